@@ -1,0 +1,1 @@
+# apps: one thin main per executable

@@ -1,0 +1,1 @@
+# share/flagscale: tokenizers, demo data, configs

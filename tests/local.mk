@@ -1,0 +1,11 @@
+# tests: unit tests of src/core (other folders add their own tests in their local.mk)
+EXTRA_DIST += tests/unit/fs_test.h
+check_PROGRAMS += tests/unit/test_core_rng tests/unit/test_core_dtype tests/unit/test_core_misc
+TESTS += tests/unit/test_core_rng tests/unit/test_core_dtype tests/unit/test_core_misc \
+	tests/unit/test_core_opt.sh
+EXTRA_DIST += tests/unit/test_core_opt.sh
+noinst_PROGRAMS += tests/unit/opt_demo
+EXTRA_PROGRAMS =
+FS_BENCH_PROGS =
+FS_BENCH_RUN =
+tests_unit_test_core_misc_SOURCES = tests/unit/test_core_misc.c
