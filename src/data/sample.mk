@@ -1,0 +1,1 @@
+# src/data: GPT sample index, blending (see fs_gpt_dataset.h)
