@@ -9,3 +9,8 @@ EXTRA_PROGRAMS =
 FS_BENCH_PROGS =
 FS_BENCH_RUN =
 tests_unit_test_core_misc_SOURCES = tests/unit/test_core_misc.c
+# unit tests (the C test programs) -- what CI runs again under the sanitizers
+print-unit-tests:
+	@echo $(filter tests/unit/test_%,$(check_PROGRAMS))
+.PHONY: print-unit-tests
+EXTRA_DIST += tests/run.sh tests/summary.sh
