@@ -14,3 +14,9 @@ print-unit-tests:
 	@echo $(filter tests/unit/test_%,$(check_PROGRAMS))
 .PHONY: print-unit-tests
 EXTRA_DIST += tests/run.sh tests/summary.sh
+# GPU tests: built when CUDA is configured, skip (77) without a GPU
+if HAVE_CUDA
+check_PROGRAMS += tests/gpu/test_cuda_convert
+TESTS += tests/gpu/test_cuda_convert
+endif
+EXTRA_DIST += tests/gpu/test_cuda_convert.c
