@@ -20,3 +20,11 @@ check_PROGRAMS += tests/gpu/test_cuda_convert
 TESTS += tests/gpu/test_cuda_convert
 endif
 EXTRA_DIST += tests/gpu/test_cuda_convert.c
+
+# make installcheck (and so make distcheck): build a program against the installed library via pkg-config
+EXTRA_DIST += tests/install/consumer.c
+installcheck-local:
+	PKG_CONFIG_PATH="$(DESTDIR)$(libdir)/pkgconfig:$${PKG_CONFIG_PATH:-}"; export PKG_CONFIG_PATH; \
+	$(CC) -o installcheck-consumer $(srcdir)/tests/install/consumer.c \
+	  `$(PKG_CONFIG) --cflags --libs flagscale` && ./installcheck-consumer
+	rm -f installcheck-consumer
