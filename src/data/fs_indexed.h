@@ -14,6 +14,12 @@ enum fs_idx_dtype { FS_IDX_U8 = 1, FS_IDX_I8 = 2, FS_IDX_I16 = 3, FS_IDX_I32 = 4
 int fs_idx_dtype_size(int code); /* bytes per element, 0 for an unknown code */
 /* uint16 when the vocabulary fits (< 65500), else int32 -- Megatron's rule */
 enum fs_idx_dtype fs_idx_dtype_for_vocab(int64_t vocab_size);
+const char *fs_idx_dtype_name(int code); /* "uint16" ..., "unknown" */
+/* ids -> n elements of dtype at out (n * fs_idx_dtype_size bytes); an id the dtype cannot hold is an error */
+PetscErrorCode fs_idx_pack(int dtype, const int32_t *ids, int64_t n, void *out);
+
+#define FS_IDX_MAGIC_BYTES 9
+#define FS_IDX_HEADER_BYTES 34 /* magic 9 + version 8 + dtype 1 + n_seqs 8 + n_doc_idx 8 */
 
 /* reader: both files memory-mapped and validated (magic, version, dtype, sizes against file lengths) */
 struct fs_indexed {
@@ -27,6 +33,7 @@ struct fs_indexed {
   int64_t bin_bytes;
   void *idx_map, *bin_map; /* the mappings */
   int64_t idx_map_bytes, bin_map_bytes;
+  void *index_copy;        /* sizes/pointers/doc_idx copied aligned: in the file they start at byte 34 */
 };
 /* opens PREFIX.idx + PREFIX.bin; a corrupt or truncated pair is a clear error naming the file and the fault */
 PetscErrorCode fs_indexed_open(const char *prefix, struct fs_indexed **ds);
@@ -40,5 +47,11 @@ PetscErrorCode fs_indexed_writer_create(const char *prefix, int dtype, struct fs
 PetscErrorCode fs_indexed_writer_add(struct fs_indexed_writer *w, const int32_t *ids, int64_t n); /* one sequence */
 PetscErrorCode fs_indexed_writer_end_document(struct fs_indexed_writer *w);
 PetscErrorCode fs_indexed_writer_finish(struct fs_indexed_writer **w); /* writes PREFIX.idx, closes, frees */
+PetscErrorCode fs_indexed_writer_destroy(struct fs_indexed_writer **w); /* abandons a writer (error paths) */
+
+/* writes a whole .idx at idx_path from the sizes (pointers follow from them) and doc_idx; used by the writer
+ * and by parallel writers that wrote the .bin themselves (flagscale-preprocess with MPI-IO) */
+PetscErrorCode fs_indexed_write_index(const char *idx_path, int dtype, const int32_t *sizes, int64_t n_seqs,
+                                      const int64_t *doc_idx, int64_t n_doc_idx);
 
 #endif
