@@ -1,0 +1,47 @@
+/* fs_model_config.h -- the model blueprint: one struct for both structures built from the same code,
+ * LLaMA/Aquila (RMSNorm, RoPE, SwiGLU, GQA, no biases) and GPT-2 (LayerNorm with bias, learned positions,
+ * GELU, biases).  Option names are Megatron's (-num_layers, -hidden_size, ...). */
+#ifndef FS_MODEL_CONFIG_H
+#define FS_MODEL_CONFIG_H
+
+#include <stdint.h>
+#include "fs_error.h"
+
+enum fs_norm { FS_NORM_RMSNORM = 0, FS_NORM_LAYERNORM = 1 };
+enum fs_posemb { FS_POS_ROPE = 0, FS_POS_LEARNED = 1 };
+
+struct fs_model_config {
+  int num_layers;
+  int hidden_size;              /* C */
+  int num_attention_heads;      /* NH */
+  int num_query_groups;         /* NKV (grouped-query attention); = NH for multi-head attention */
+  int ffn_hidden_size;          /* F */
+  int seq_length;               /* training sequence length */
+  int max_position_embeddings;  /* rows of the learned position table; RoPE limit */
+  int vocab_size;               /* true vocabulary (tokenizer), e.g. 100008 for Aquila */
+  int make_vocab_size_divisible_by; /* Megatron's padding: padded = multiple of this x TP */
+  int padded_vocab_size;        /* computed by fs_model_config_finalize */
+  int head_dim;                 /* computed: C / NH */
+  enum fs_norm normalization;
+  enum fs_posemb position_embedding_type;
+  int swiglu;                   /* 1: silu(gate) * up; 0: GELU (tanh) MLP */
+  int add_bias_linear;          /* biases on every linear layer (GPT-2) */
+  int untie_embeddings_and_output_weights;
+  float norm_epsilon;
+  float rotary_base;
+  float init_method_std;
+  float norm_init_weight;       /* initial value of norm weights (Aquila 34B: 0.3, 70B: 0.25) */
+};
+
+/* fills defaults (a tiny LLaMA) */
+void fs_model_config_default(struct fs_model_config *cfg);
+/* reads the model options (-num_layers ...) over the defaults in cfg */
+PetscErrorCode fs_model_config_from_options(struct fs_model_config *cfg);
+/* checks consistency (clear errors) and computes head_dim and padded_vocab_size for tensor-parallel size tp */
+PetscErrorCode fs_model_config_finalize(struct fs_model_config *cfg, int tp);
+/* Megatron's FFN size rule: int(8h/3) (x multiplier when > 0), rounded up to a multiple of multiple_of */
+int fs_llama_ffn_size(int hidden, double multiplier, int multiple_of);
+/* one line describing the model, for logs */
+void fs_model_config_describe(const struct fs_model_config *cfg, char *buf, size_t n_bytes);
+
+#endif
