@@ -1,0 +1,58 @@
+"""tokenizer_hf.py -- compares our ids (tokenizer_tool's output) with Hugging Face tokenizers built as a
+ByteLevel BPE from the same vocab.json + merges.txt, specials added as special tokens.
+usage: tokenizer_hf.py VOCAB MERGES SPECIALS|- INPUT.jsonl OURS.ids
+Exit 0 = equal on every document, 1 = a difference (the first ones are printed), 77 = tokenizers missing."""
+import json
+import sys
+
+try:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+except ImportError as e:
+    print(f"SKIP: the Python package 'tokenizers' cannot be imported ({e}); pip install tokenizers")
+    sys.exit(77)
+
+
+def hf_tokenizer(vocab, merges, specials):
+    tok = Tokenizer(models.BPE.from_file(vocab, merges))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    if specials == "-":  # GPT-2: <|endoftext|> is its special token
+        names = ["<|endoftext|>"]
+    else:
+        with open(specials, encoding="utf-8") as f:
+            names = [line.rstrip("\r\n") for line in f if line.rstrip("\r\n")]
+    tok.add_special_tokens(names)
+    return tok
+
+
+def main():
+    vocab, merges, specials, inp, ours_path = sys.argv[1:6]
+    tok = hf_tokenizer(vocab, merges, specials)
+    with open(inp, encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line in f]
+    with open(ours_path) as f:
+        ours = [[int(x) for x in line.split()] for line in f]
+    if len(ours) != len(texts):
+        print(f"FAIL: {len(texts)} documents but {len(ours)} lines of ids")
+        return 1
+    theirs = [e.ids for e in tok.encode_batch(texts)]
+    bad = 0
+    n_tokens = 0
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        n_tokens += len(b)
+        if a == b:
+            continue
+        bad += 1
+        if bad <= 5:
+            k = next((j for j in range(min(len(a), len(b))) if a[j] != b[j]), min(len(a), len(b)))
+            lo = max(0, k - 3)
+            print(f"FAIL: document {i + 1}: first difference at token {k} (ours {len(a)} tokens, HF {len(b)})")
+            print(f"  ours: {a[lo:k + 5]} = {[tok.id_to_token(x) for x in a[lo:k + 5]]}")
+            print(f"  HF:   {b[lo:k + 5]} = {[tok.id_to_token(x) for x in b[lo:k + 5]]}")
+            print(f"  text: {texts[i][:200]!r}")
+    print(f"{inp}: {len(texts)} documents, {n_tokens} HF tokens, {bad} differ")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
