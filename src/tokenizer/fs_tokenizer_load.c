@@ -158,9 +158,11 @@ static PetscErrorCode read_vocab(const char *path, struct fs_tokenizer *tok, int
     size_t len = strlen(key);
     uint64_t h = fs_tok_hash(key, len);
     if (id < 0 || id >= INT32_MAX / 2) {
+      char shown[96];
+      snprintf(shown, sizeof shown, "%s", key); /* key dies with root */
       json_decref(root);
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-              "vocabulary '%s': the id of token \"%s\" is not an integer in [0, 2^30)", path, key);
+              "vocabulary '%s': the id of token \"%s\" is not an integer in [0, 2^30)", path, shown);
     }
     PetscCall(fs_tok_strmap_add(&tok->vocab, key, len, h, (uint32_t)id, 0));
     if (id > *max_id) *max_id = (int32_t)id;
@@ -229,7 +231,7 @@ static PetscErrorCode merges_add(struct fs_tok_merges *m, uint64_t key, uint32_t
 
 static PetscErrorCode read_merges(const char *path, struct fs_tokenizer *tok)
 {
-  char *text, *joined = NULL;
+  char *text, *joined = NULL, shown[96]; /* the bad line, for the message */
   size_t n, pos = 0, len, n_lines = 0, joined_cap = 0;
   const char *line;
   uint32_t rank = 0;
@@ -249,11 +251,12 @@ static PetscErrorCode read_merges(const char *path, struct fs_tokenizer *tok)
     if (len >= 8 && !memcmp(line, "#version", 8)) continue;
     sp = memchr(line, ' ', len);
     if (!sp || sp == line || sp == line + len - 1 || memchr(sp + 1, ' ', (size_t)(line + len - sp - 1))) {
+      snprintf(shown, sizeof shown, "%.*s", (int)len, line);
       free(text);
       free(joined);
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-              "merges file '%s' line %" PetscInt64_FMT ": expected two tokens separated by one space, got \"%.*s\"",
-              path, line_no, (int)(len > 80 ? 80 : len), line);
+              "merges file '%s' line %" PetscInt64_FMT ": expected two tokens separated by one space, got \"%s\"",
+              path, line_no, shown);
     }
     if (len + 1 > joined_cap) {
       free(joined);
@@ -266,11 +269,12 @@ static PetscErrorCode read_merges(const char *path, struct fs_tokenizer *tok)
     memcpy(joined + (sp - line), sp + 1, (size_t)(line + len - sp - 1));
     PetscCall(vocab_id(tok, joined, len - 1, &c));
     if (a < 0 || b < 0 || c < 0) {
+      snprintf(shown, sizeof shown, "%.*s", (int)len, line);
       free(text);
       free(joined);
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-              "merges file '%s' line %" PetscInt64_FMT ": \"%.*s\" uses a token missing from the vocabulary (are "
-              "vocab.json and merges.txt from the same tokenizer?)", path, line_no, (int)len, line);
+              "merges file '%s' line %" PetscInt64_FMT ": \"%s\" uses a token missing from the vocabulary (are "
+              "vocab.json and merges.txt from the same tokenizer?)", path, line_no, shown);
     }
     PetscCall(merges_add(&tok->merges, fs_tok_pair_key(a, b), rank++, c));
   }
