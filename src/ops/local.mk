@@ -4,3 +4,15 @@ libflagscale_a_SOURCES += src/ops/cuda/fs_cuda_info.cu
 endif
 pkginclude_HEADERS += src/ops/cuda/fs_cuda_info.h
 EXTRA_DIST += src/ops/cuda/fs_cuda_info.cu
+
+# ---- the op table (fs_ops.h) and its CPU backends: the reference (plain loops, the oracle) and the fast one
+pkginclude_HEADERS += src/ops/fs_ops.h
+libflagscale_a_SOURCES += src/ops/cpu/fs_ops_cpu_impl.h src/ops/cpu/fs_ops_cpu_util.c \
+	src/ops/cpu/fs_ops_ref_dense.c src/ops/cpu/fs_ops_ref_norm.c src/ops/cpu/fs_ops_ref_attn.c \
+	src/ops/cpu/fs_ops_ref_xent.c src/ops/cpu/fs_ops_cpu_dense.c src/ops/cpu/fs_ops_cpu_pointwise.c \
+	src/ops/cpu/fs_ops_cpu_norm.c src/ops/cpu/fs_ops_cpu_rope.c src/ops/cpu/fs_ops_cpu_attn.c \
+	src/ops/cpu/fs_ops_cpu_xent.c src/ops/cpu/fs_ops_cpu_tables.c
+# tests: fast vs reference on odd shapes
+EXTRA_DIST += tests/unit/ops_test_common.h
+check_PROGRAMS += tests/unit/test_ops_ref_vs_fast
+TESTS += tests/unit/test_ops_ref_vs_fast

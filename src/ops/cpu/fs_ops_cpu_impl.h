@@ -1,0 +1,103 @@
+/* fs_ops_cpu_impl.h -- internal to src/ops/cpu: the functions that the two CPU tables (fs_ops_cpu_ref.c and
+ * fs_ops_cpu.c) are filled with, one group per file.  Not installed; the model sees only struct fs_ops. */
+#ifndef FS_OPS_CPU_IMPL_H
+#define FS_OPS_CPU_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- reference: plain loops, double accumulators (the oracle of the tests) */
+/* fs_ops_ref_dense.c */
+void fs_matmul_forward_ref(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
+                           int OC);
+void fs_matmul_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int64_t N, int C, int OC);
+void fs_embedding_forward_ref(float *out, const int32_t *tokens, const float *wte, int64_t N, int C);
+void fs_embedding_backward_ref(float *dwte, const float *dout, const int32_t *tokens, int64_t N, int C);
+void fs_position_forward_ref(float *out, const float *wpe, int B, int T, int C);
+void fs_position_backward_ref(float *dwpe, const float *dout, int B, int T, int C);
+void fs_swiglu_forward_ref(float *out, const float *gate, const float *up, int64_t n);
+void fs_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                            int64_t n);
+void fs_gelu_forward_ref(float *out, const float *inp, int64_t n);
+void fs_gelu_backward_ref(float *dinp, const float *dout, const float *inp, int64_t n);
+void fs_adamw_update_ref(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
+                         float beta2, float eps, float weight_decay, int64_t t);
+double fs_sum_squares_ref(const float *x, int64_t n);
+void fs_scale_ref(float *x, float s, int64_t n);
+void fs_add_ref(float *out, const float *a, const float *b, int64_t n);
+/* fs_ops_ref_norm.c */
+void fs_rmsnorm_forward_ref(float *out, float *rstd, const float *inp, const float *weight, int64_t N, int C,
+                            float eps);
+void fs_rmsnorm_backward_ref(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
+                             const float *rstd, int64_t N, int C);
+void fs_layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                              const float *bias, int64_t N, int C, float eps);
+void fs_layernorm_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                               const float *weight, const float *mean, const float *rstd, int64_t N, int C);
+/* fs_ops_ref_attn.c */
+void fs_rope_forward_ref(float *x, int B, int T, int H, int D, float base, int pos_offset);
+void fs_rope_backward_ref(float *dx, int B, int T, int H, int D, float base, int pos_offset);
+void fs_attention_forward_ref(float *out, float *lse, const float *q, const float *k, const float *v, int B, int T,
+                              int NH, int NKV, int D);
+void fs_attention_backward_ref(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                               const float *v, const float *out, const float *lse, int B, int T, int NH, int NKV,
+                               int D);
+/* fs_ops_ref_xent.c */
+void fs_lmhead_xent_ref(float *losses, float *dinp, float *dweight, const float *inp, const float *weight,
+                        const int32_t *targets, const float *row_weight, int64_t N, int C, int V);
+void fs_lmhead_logits_ref(float *logits, const float *inp, const float *weight, int64_t N, int C, int V);
+
+/* ---- fast: OpenMP + OpenBLAS */
+/* fs_ops_cpu_dense.c */
+void fs_matmul_forward_cpu(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
+                           int OC);
+void fs_matmul_backward_cpu(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                            const float *weight, int64_t N, int C, int OC);
+void fs_embedding_forward_cpu(float *out, const int32_t *tokens, const float *wte, int64_t N, int C);
+void fs_embedding_backward_cpu(float *dwte, const float *dout, const int32_t *tokens, int64_t N, int C);
+void fs_position_forward_cpu(float *out, const float *wpe, int B, int T, int C);
+void fs_position_backward_cpu(float *dwpe, const float *dout, int B, int T, int C);
+/* fs_ops_cpu_pointwise.c */
+void fs_swiglu_forward_cpu(float *out, const float *gate, const float *up, int64_t n);
+void fs_swiglu_backward_cpu(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                            int64_t n);
+void fs_gelu_forward_cpu(float *out, const float *inp, int64_t n);
+void fs_gelu_backward_cpu(float *dinp, const float *dout, const float *inp, int64_t n);
+void fs_adamw_update_cpu(float *param, float *m, float *v, const float *grad, int64_t n, float lr, float beta1,
+                         float beta2, float eps, float weight_decay, int64_t t);
+double fs_sum_squares_cpu(const float *x, int64_t n);
+void fs_scale_cpu(float *x, float s, int64_t n);
+void fs_add_cpu(float *out, const float *a, const float *b, int64_t n);
+/* fs_ops_cpu_norm.c */
+void fs_rmsnorm_forward_cpu(float *out, float *rstd, const float *inp, const float *weight, int64_t N, int C,
+                            float eps);
+void fs_rmsnorm_backward_cpu(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
+                             const float *rstd, int64_t N, int C);
+void fs_layernorm_forward_cpu(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                              const float *bias, int64_t N, int C, float eps);
+void fs_layernorm_backward_cpu(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                               const float *weight, const float *mean, const float *rstd, int64_t N, int C);
+/* fs_ops_cpu_rope.c */
+void fs_rope_forward_cpu(float *x, int B, int T, int H, int D, float base, int pos_offset);
+void fs_rope_backward_cpu(float *dx, int B, int T, int H, int D, float base, int pos_offset);
+/* fs_ops_cpu_attn.c */
+void fs_attention_forward_cpu(float *out, float *lse, const float *q, const float *k, const float *v, int B, int T,
+                              int NH, int NKV, int D);
+void fs_attention_backward_cpu(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                               const float *v, const float *out, const float *lse, int B, int T, int NH, int NKV,
+                               int D);
+/* fs_ops_cpu_xent.c */
+void fs_lmhead_xent_cpu(float *losses, float *dinp, float *dweight, const float *inp, const float *weight,
+                        const int32_t *targets, const float *row_weight, int64_t N, int C, int V);
+void fs_lmhead_logits_cpu(float *logits, const float *inp, const float *weight, int64_t N, int C, int V);
+
+/* ---- shared helpers (fs_ops_cpu_util.c) */
+/* HF LLaMA's float32 rotary angle for position pos and pair i of a head of size D: inv_freq = 1/base^(2i/D) and
+ * pos * inv_freq, each rounded to float as PyTorch does; cos/sin of that float angle, rounded to float. */
+void fs_rope_cos_sin(float *c, float *s, int64_t pos, int i, int D, float base);
+/* The op table's functions return void (they are called in the hot loop), so a failed scratch allocation cannot
+ * be propagated: it prints what failed and how much was asked, then aborts. */
+void *fs_ops_scratch(size_t n_bytes, const char *what);
+
+#endif
