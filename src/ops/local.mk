@@ -16,3 +16,6 @@ libflagscale_a_SOURCES += src/ops/cpu/fs_ops_cpu_impl.h src/ops/cpu/fs_ops_cpu_u
 EXTRA_DIST += tests/unit/ops_test_common.h
 check_PROGRAMS += tests/unit/test_ops_ref_vs_fast
 TESTS += tests/unit/test_ops_ref_vs_fast
+# tests: the reference's backward against finite differences of a double forward
+check_PROGRAMS += tests/unit/test_ops_gradcheck
+TESTS += tests/unit/test_ops_gradcheck
