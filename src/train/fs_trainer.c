@@ -1,0 +1,273 @@
+/* fs_trainer.c -- the training loop */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "fs_trainer.h"
+#include "fs_log.h"
+#include "fs_timer.h"
+
+static PetscLogEvent ev_fwdbwd, ev_allreduce, ev_optimizer, ev_data;
+
+static double model_flops_per_token(const struct fs_model *m)
+{
+  const struct fs_model_config *c = &m->cfg;
+  double matmul = 0;
+  for (int i = 0; i < m->table.n; i++) {
+    const struct fs_param *p = &m->table.p[i];
+    if (p->ndim == 2 && p->role != FS_P_EMBED && p->role != FS_P_POS_EMBED) matmul += (double)p->n_elem;
+  }
+  if (!c->untie_embeddings_and_output_weights) matmul += (double)c->padded_vocab_size * c->hidden_size;
+  /* 6 x matmul parameters + attention (QK^T and AV, counted in full) */
+  return 6.0 * matmul + 12.0 * c->num_layers * (double)c->hidden_size * c->seq_length;
+}
+
+PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct fs_train_args *a,
+                                 struct fs_trainer **out)
+{
+  struct fs_trainer *t;
+  static int registered;
+
+  PetscFunctionBegin;
+  if (!registered) {
+    PetscClassId cls;
+    PetscCall(PetscClassIdRegister("FlagScale", &cls));
+    PetscCall(PetscLogEventRegister("FwdBwd", cls, &ev_fwdbwd));
+    PetscCall(PetscLogEventRegister("GradAllreduce", cls, &ev_allreduce));
+    PetscCall(PetscLogEventRegister("Optimizer", cls, &ev_optimizer));
+    PetscCall(PetscLogEventRegister("DataLoad", cls, &ev_data));
+    registered = 1;
+  }
+  FSCalloc(sizeof *t, &t);
+  t->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &t->dp_rank));
+  PetscCallMPI(MPI_Comm_size(comm, &t->dp_size));
+  t->args = *a;
+  t->model = m;
+  struct fs_train_args *g = &t->args;
+  FSCheck(g->micro_batch_size >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-micro_batch_size must be >= 1");
+  if (g->global_batch_size <= 0) g->global_batch_size = g->micro_batch_size * t->dp_size;
+  t->batch = (struct fs_batch_schedule){g->global_batch_size, g->micro_batch_size * t->dp_size, g->rampup_start,
+                                        g->rampup_increment, g->rampup_samples};
+  PetscCall(fs_batch_schedule_check(&t->batch));
+  FSCheck(g->train_iters > 0 || g->train_samples > 0, comm, PETSC_ERR_ARG_WRONG,
+          "give the length of training: -train_iters N or -train_samples N");
+  FSCheck(!(g->rampup_samples > 0 && g->train_samples <= 0), comm, PETSC_ERR_ARG_WRONG,
+          "-rampup_batch_size needs -train_samples (iterations are not fixed while the batch grows)");
+  t->total_samples = fs_train_total_samples(g);
+  /* schedule in samples, as Megatron's: iteration-based options are converted with the final batch size */
+  int64_t decay = g->lr_decay_samples > 0 ? g->lr_decay_samples
+                  : g->lr_decay_iters > 0 ? g->lr_decay_iters * g->global_batch_size
+                                          : t->total_samples;
+  int64_t warmup = g->lr_warmup_samples > 0 ? g->lr_warmup_samples
+                   : g->lr_warmup_iters > 0 ? g->lr_warmup_iters * g->global_batch_size
+                                            : (int64_t)(g->lr_warmup_fraction * (double)decay);
+  FSCheck(warmup <= decay || g->lr_decay_style == FS_LR_CONSTANT, comm, PETSC_ERR_ARG_INCOMP,
+          "learning-rate warmup (%lld samples) is longer than the decay (%lld samples)", (long long)warmup,
+          (long long)decay);
+  t->lr = (struct fs_lr_schedule){g->lr, g->min_lr, warmup, decay, g->lr_decay_style};
+  PetscCall(fs_adamw_create(m, g->adam_beta1, g->adam_beta2, g->adam_eps, g->weight_decay, &t->opt));
+  int64_t T = m->cfg.seq_length, mbs = g->micro_batch_size;
+  FSMalloc(mbs * (T + 1) * sizeof(int32_t), &t->tokens);
+  FSMalloc(mbs * T * sizeof(int32_t), &t->inputs);
+  FSMalloc(mbs * T * sizeof(int32_t), &t->targets);
+  t->flops_per_token = model_flops_per_token(m);
+  if (!t->dp_rank && g->metrics_file[0]) {
+    t->metrics = fopen(g->metrics_file, "a");
+    FSCheck(t->metrics, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open -metrics_file %s: %s", g->metrics_file,
+            strerror(errno));
+  }
+  if (!t->dp_rank && g->tensorboard_dir[0]) PetscCall(fs_tb_open(g->tensorboard_dir, &t->tb));
+  *out = t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_trainer_destroy(struct fs_trainer **t)
+{
+  PetscFunctionBegin;
+  if (!*t) PetscFunctionReturn(PETSC_SUCCESS);
+  if ((*t)->metrics) fclose((*t)->metrics);
+  PetscCall(fs_tb_close(&(*t)->tb));
+  PetscCall(fs_adamw_destroy(&(*t)->opt));
+  free((*t)->tokens), free((*t)->inputs), free((*t)->targets);
+  FSFree(t);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* micro-batch of this rank: samples first .. first + mbs of the source, split into inputs and targets */
+static PetscErrorCode load_micro_batch(struct fs_trainer *t, struct fs_sample_source *src, int64_t first)
+{
+  const int64_t T = t->model->cfg.seq_length, mbs = t->args.micro_batch_size;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(ev_data, 0, 0, 0, 0));
+  for (int64_t i = 0; i < mbs; i++) {
+    FSCheck(first + i < src->n_samples, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+            "the dataset has %lld samples, sample %lld was asked for", (long long)src->n_samples,
+            (long long)(first + i));
+    PetscCall(src->get(src->ctx, first + i, t->tokens + i * (T + 1)));
+    memcpy(t->inputs + i * T, t->tokens + i * (T + 1), T * sizeof(int32_t));
+    memcpy(t->targets + i * T, t->tokens + i * (T + 1) + 1, T * sizeof(int32_t));
+  }
+  PetscCall(PetscLogEventEnd(ev_data, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* loss over one global batch starting at sample `start`; with grads, accumulates the averaged gradient.
+ * Each micro-batch's loss is its token mean (Megatron), weighted 1 / (micro-batches x data-parallel ranks). */
+static PetscErrorCode global_batch(struct fs_trainer *t, struct fs_sample_source *src, int64_t start, int64_t gbs,
+                                   int with_grad, double *loss)
+{
+  struct fs_model *m = t->model;
+  const int64_t mbs = t->args.micro_batch_size, T = m->cfg.seq_length;
+  const int64_t n_micro = gbs / (mbs * t->dp_size);
+  double local = 0;
+
+  PetscFunctionBegin;
+  for (int64_t mb = 0; mb < n_micro; mb++) {
+    double l;
+    int64_t n_tok;
+    PetscCall(load_micro_batch(t, src, start + mb * mbs * t->dp_size + t->dp_rank * mbs));
+    PetscCall(PetscLogEventBegin(ev_fwdbwd, 0, 0, 0, 0));
+    if (with_grad) PetscCall(fs_model_forward_backward(m, t->inputs, t->targets, NULL, (int)mbs, (int)T, &l, &n_tok));
+    else PetscCall(fs_model_forward_loss(m, t->inputs, t->targets, NULL, (int)mbs, (int)T, &l, &n_tok));
+    PetscCall(PetscLogEventEnd(ev_fwdbwd, 0, 0, 0, 0));
+    local += l;
+  }
+  double scale = 1.0 / (double)(n_micro * t->dp_size);
+  if (with_grad) {
+    /* gradients of the mean over micro-batches and ranks */
+    m->ops->scale(m->grads, (float)scale, m->table.n_local);
+    PetscCall(PetscLogEventBegin(ev_allreduce, 0, 0, 0, 0));
+    if (t->dp_size > 1)
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)m->table.n_local, MPI_FLOAT, MPI_SUM, t->comm));
+    PetscCall(PetscLogEventEnd(ev_allreduce, 0, 0, 0, 0));
+  }
+  local *= scale;
+  PetscCallMPI(MPI_Allreduce(&local, loss, 1, MPI_DOUBLE, MPI_SUM, t->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *src)
+{
+  struct fs_model *m = t->model;
+  const int64_t gbs = fs_batch_schedule_gbs(&t->batch, t->consumed_train_samples);
+  double loss;
+
+  PetscFunctionBegin;
+  FSCheck(m->table.n_local < INT32_MAX, t->comm, PETSC_ERR_SUP, "gradient buffer above 2^31 elements needs chunked all-reduce");
+  t->last_lr = fs_lr_at(&t->lr, t->consumed_train_samples);
+  fs_model_zero_grad(m);
+  PetscCall(global_batch(t, src, t->consumed_train_samples, gbs, 1, &loss));
+  double norm = fs_grad_norm(m);
+  t->iteration++;
+  t->consumed_train_samples += gbs;
+  t->last_loss = loss, t->last_grad_norm = norm;
+  if (!isfinite(loss) || !isfinite(norm)) {
+    t->nan_iters++;
+    FSCheck(t->args.on_nan == FS_NAN_SKIP, t->comm, PETSC_ERR_FP,
+            "iteration %lld: loss %g, gradient norm %g -- not finite. Lower -lr, check the data, or pass "
+            "-on_nan skip to skip such steps", (long long)t->iteration, loss, norm);
+    t->skipped_iters++;
+    fs_log_warn("iteration %lld: loss %g, grad norm %g not finite: step skipped", (long long)t->iteration, loss, norm);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(PetscLogEventBegin(ev_optimizer, 0, 0, 0, 0));
+  fs_clip_grad(m, t->args.clip_grad);
+  PetscCall(fs_adamw_step(t->opt, m, t->last_lr));
+  PetscCall(PetscLogEventEnd(ev_optimizer, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_trainer_evaluate(struct fs_trainer *t, struct fs_sample_source *src, double *loss)
+{
+  const int64_t gbs = t->args.global_batch_size;
+
+  PetscFunctionBegin;
+  double sum = 0;
+  for (int64_t i = 0; i < t->args.eval_iters; i++) {
+    double l;
+    PetscCall(global_batch(t, src, t->consumed_valid_samples, gbs, 0, &l));
+    t->consumed_valid_samples += gbs;
+    sum += l;
+  }
+  *loss = sum / (double)(t->args.eval_iters > 0 ? t->args.eval_iters : 1);
+  t->last_valid_loss = *loss;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode report(struct fs_trainer *t, double ms_per_iter, int64_t gbs)
+{
+  const double tokens_s = (double)gbs * t->model->cfg.seq_length / (ms_per_iter * 1e-3);
+  const double tflops = tokens_s * t->flops_per_token / t->dp_size / 1e12;
+
+  PetscFunctionBegin;
+  fs_log_info(" iteration %8lld/%8lld | consumed samples: %10lld | elapsed time per iteration (ms): %.1f | learning rate: "
+              "%.6E | global batch size: %5lld | lm loss: %.6E | grad norm: %.3f | number of skipped iterations: %3lld | "
+              "number of nan iterations: %3lld | tokens/s: %.0f | TFLOP/s per rank: %.3f",
+              (long long)t->iteration, (long long)(t->args.train_iters > 0 ? t->args.train_iters : 0),
+              (long long)t->consumed_train_samples, ms_per_iter, t->last_lr, (long long)gbs, t->last_loss,
+              t->last_grad_norm, (long long)t->skipped_iters, (long long)t->nan_iters, tokens_s, tflops);
+  if (t->metrics) {
+    fprintf(t->metrics,
+            "{\"iteration\": %lld, \"consumed_samples\": %lld, \"lr\": %.9g, \"global_batch_size\": %lld, \"loss\": %.9g, "
+            "\"grad_norm\": %.9g, \"skipped_iterations\": %lld, \"nan_iterations\": %lld, \"ms_per_iteration\": %.3f, "
+            "\"tokens_per_s\": %.1f, \"tflops_per_rank\": %.5f}\n",
+            (long long)t->iteration, (long long)t->consumed_train_samples, t->last_lr, (long long)gbs, t->last_loss,
+            t->last_grad_norm, (long long)t->skipped_iters, (long long)t->nan_iters, ms_per_iter, tokens_s, tflops);
+    fflush(t->metrics);
+  }
+  if (t->tb) {
+    PetscCall(fs_tb_scalar(t->tb, "lm loss", t->last_loss, t->iteration));
+    PetscCall(fs_tb_scalar(t->tb, "learning-rate", t->last_lr, t->iteration));
+    PetscCall(fs_tb_scalar(t->tb, "grad-norm", t->last_grad_norm, t->iteration));
+    PetscCall(fs_tb_scalar(t->tb, "batch-size", (double)gbs, t->iteration));
+    PetscCall(fs_tb_scalar(t->tb, "tokens-per-second", tokens_s, t->iteration));
+    PetscCall(fs_tb_scalar(t->tb, "memory-activations-MB",
+                           (double)t->model->act_n_elem * 4.0 / 1048576.0, t->iteration));
+    PetscCall(fs_tb_flush(t->tb));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode validate(struct fs_trainer *t, struct fs_sample_source *valid)
+{
+  double loss;
+  PetscFunctionBegin;
+  PetscCall(fs_trainer_evaluate(t, valid, &loss));
+  fs_log_info(" validation loss at iteration %lld | lm loss value: %.6E | lm loss PPL: %.6E", (long long)t->iteration,
+              loss, exp(fmin(loss, 700.0)));
+  if (t->metrics) {
+    fprintf(t->metrics, "{\"iteration\": %lld, \"valid_loss\": %.9g}\n", (long long)t->iteration, loss);
+    fflush(t->metrics);
+  }
+  if (t->tb) {
+    PetscCall(fs_tb_scalar(t->tb, "lm loss validation", loss, t->iteration));
+    PetscCall(fs_tb_flush(t->tb));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *train, struct fs_sample_source *valid)
+{
+  struct fs_timer timer = {0};
+  int64_t interval_iters = 0, last_gbs = 0;
+
+  PetscFunctionBegin;
+  fs_timer_start(&timer);
+  while (t->consumed_train_samples < t->total_samples) {
+    last_gbs = fs_batch_schedule_gbs(&t->batch, t->consumed_train_samples);
+    PetscCall(fs_trainer_step(t, train));
+    interval_iters++;
+    if (t->iteration % t->args.log_interval == 0 || t->consumed_train_samples >= t->total_samples) {
+      double dt = fs_timer_stop(&timer);
+      PetscCall(report(t, 1e3 * dt / (double)interval_iters, last_gbs));
+      interval_iters = 0;
+      fs_timer_start(&timer);
+    }
+    if (valid && t->args.eval_interval > 0 && t->args.eval_iters > 0 && t->iteration % t->args.eval_interval == 0)
+      PetscCall(validate(t, valid));
+  }
+  if (valid && t->args.eval_iters > 0 && (t->args.eval_interval <= 0 || t->iteration % t->args.eval_interval))
+    PetscCall(validate(t, valid));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

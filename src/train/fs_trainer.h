@@ -1,0 +1,79 @@
+/* fs_trainer.h -- the pretraining loop: micro-batches and gradient accumulation to the global batch (with
+ * Megatron's ramp-up), data parallelism over the communicator (gradient all-reduce), clipping, AdamW, the LR
+ * schedule, validation, NaN/Inf detection, Megatron-style log lines, JSON-lines metrics and TensorBoard.
+ * All state that a resume needs (iteration, consumed samples, optimizer, schedule position) lives in
+ * struct fs_trainer so a checkpoint can save and restore it exactly. */
+#ifndef FS_TRAINER_H
+#define FS_TRAINER_H
+
+#include <stdint.h>
+#include <mpi.h>
+#include "fs_error.h"
+#include "fs_opt.h"
+#include "fs_model.h"
+#include "fs_optimizer.h"
+#include "fs_lr_schedule.h"
+#include "fs_batch_schedule.h"
+#include "fs_tensorboard.h"
+
+/* a source of training samples: tokens (seq_length + 1) of global sample k */
+struct fs_sample_source {
+  PetscErrorCode (*get)(void *ctx, int64_t k, int32_t *tokens);
+  void *ctx;
+  int64_t n_samples; /* samples available */
+};
+
+enum fs_nan_policy { FS_NAN_STOP = 0, FS_NAN_SKIP = 1 };
+
+struct fs_train_args {
+  int64_t micro_batch_size, global_batch_size;
+  int64_t train_iters, train_samples;         /* one of them; samples win when both are set */
+  int64_t rampup_start, rampup_increment, rampup_samples;
+  double lr, min_lr;
+  enum fs_lr_decay lr_decay_style;
+  int64_t lr_warmup_iters, lr_warmup_samples;
+  double lr_warmup_fraction;
+  int64_t lr_decay_iters, lr_decay_samples;
+  double clip_grad, adam_beta1, adam_beta2, adam_eps, weight_decay;
+  int64_t eval_interval, eval_iters, log_interval;
+  int64_t seed;
+  enum fs_nan_policy on_nan;
+  char metrics_file[FS_OPT_STRLEN];   /* JSON lines, one per logged iteration and evaluation; "" = none */
+  char tensorboard_dir[FS_OPT_STRLEN];
+};
+
+PetscErrorCode fs_train_args_from_options(struct fs_train_args *a);
+/* total training samples (train_samples, or train_iters x global batch without ramp-up) */
+int64_t fs_train_total_samples(const struct fs_train_args *a);
+/* validation samples Megatron draws: (train_iters / eval_interval + 1) x eval_iters x global batch */
+int64_t fs_train_valid_samples(const struct fs_train_args *a);
+
+struct fs_trainer {
+  MPI_Comm comm;            /* data-parallel communicator */
+  int dp_rank, dp_size;
+  struct fs_train_args args;
+  struct fs_model *model;   /* borrowed */
+  struct fs_adamw *opt;
+  struct fs_lr_schedule lr;
+  struct fs_batch_schedule batch;
+  int64_t total_samples;
+  int64_t iteration, consumed_train_samples, consumed_valid_samples;
+  int64_t skipped_iters, nan_iters;
+  double last_loss, last_grad_norm, last_lr, last_valid_loss;
+  int32_t *tokens, *inputs, *targets; /* (mbs * (T+1)), (mbs * T) x2 */
+  FILE *metrics;
+  struct fs_tb_writer *tb;
+  double flops_per_token;   /* model FLOPs per trained token (forward + backward) */
+};
+
+PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct fs_train_args *a,
+                                 struct fs_trainer **t);
+PetscErrorCode fs_trainer_destroy(struct fs_trainer **t);
+/* one optimizer step over the next global batch from src */
+PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *src);
+/* eval_iters global batches from src (validation), mean loss */
+PetscErrorCode fs_trainer_evaluate(struct fs_trainer *t, struct fs_sample_source *src, double *loss);
+/* trains until the schedule is done, validating every eval_interval iterations when valid is not NULL */
+PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *train, struct fs_sample_source *valid);
+
+#endif

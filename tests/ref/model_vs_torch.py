@@ -1,0 +1,143 @@
+"""model_vs_torch.py DIR -- checks the C model against an independent PyTorch implementation written here:
+same weights, same batch -> logits, loss and every parameter gradient agree (fp32), then the losses of the
+AdamW steps agree (torch.optim.AdamW, decay on matrices only).  Exit 0 pass, 1 fail, 77 skip."""
+import json
+import math
+import sys
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:
+    print(f"SKIP: PyTorch/numpy not importable ({e}); Debian: apt-get install python3-torch python3-numpy")
+    sys.exit(77)
+
+torch.set_default_dtype(torch.float32)
+torch.set_num_threads(1)
+d = sys.argv[1]
+meta = json.load(open(f"{d}/meta.json"))
+flat = np.fromfile(f"{d}/params0.bin", dtype=np.float32)
+grads_c = np.fromfile(f"{d}/grads0.bin", dtype=np.float32)
+logits_c = np.fromfile(f"{d}/logits0.bin", dtype=np.float32)
+B, T, C = meta["B"], meta["T"], meta["hidden_size"]
+NH, NKV, V = meta["heads"], meta["kv_heads"], meta["padded_vocab"]
+D = C // NH
+eps = meta["eps"]
+
+
+def tensors():
+    out = {}
+    for p in meta["params"]:
+        n = p["shape"][0] * (p["shape"][1] if p["ndim"] == 2 else 1)
+        a = flat[p["offset"]:p["offset"] + n].reshape(p["shape"] if p["ndim"] == 2 else [p["shape"][0]])
+        out[p["name"]] = torch.tensor(a.copy(), requires_grad=True)
+    return out
+
+
+def norm(x, w, b):
+    if meta["layernorm"]:
+        return F.layer_norm(x, (C,), w, b, eps)
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def rope(x, nh):  # x (B,T,nh,D), HF LLaMA rotate-half
+    inv = 1.0 / (meta["rope_base"] ** (torch.arange(0, D, 2, dtype=torch.float32) / D))
+    ang = torch.outer(torch.arange(T, dtype=torch.float32), inv)
+    emb = torch.cat([ang, ang], -1)
+    cos, sin = emb.cos()[None, :, None, :], emb.sin()[None, :, None, :]
+    x1, x2 = x[..., :D // 2], x[..., D // 2:]
+    return x * cos + torch.cat([-x2, x1], -1) * sin
+
+
+def lin(x, P, name):
+    return F.linear(x, P[name + ".weight"], P.get(name + ".bias"))
+
+
+def forward(P, tokens):
+    x = P["model.embed_tokens.weight"][tokens]
+    if meta["learned_pos"]:
+        x = x + P["model.embed_positions.weight"][:T][None]
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    for l in range(meta["num_layers"]):
+        pre = f"model.layers.{l}."
+        h = norm(x, P[pre + "input_layernorm.weight"], P.get(pre + "input_layernorm.bias"))
+        q = lin(h, P, pre + "self_attn.q_proj").view(B, T, NH, D)
+        k = lin(h, P, pre + "self_attn.k_proj").view(B, T, NKV, D)
+        v = lin(h, P, pre + "self_attn.v_proj").view(B, T, NKV, D)
+        if not meta["learned_pos"]:
+            q, k = rope(q, NH), rope(k, NKV)
+        rep = NH // NKV
+        k = k.repeat_interleave(rep, dim=2)
+        v = v.repeat_interleave(rep, dim=2)
+        q, k, v = (t.transpose(1, 2) for t in (q, k, v))
+        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(D) + mask, -1) @ v
+        x = x + lin(att.transpose(1, 2).reshape(B, T, NH * D), P, pre + "self_attn.o_proj")
+        h = norm(x, P[pre + "post_attention_layernorm.weight"], P.get(pre + "post_attention_layernorm.bias"))
+        if meta["swiglu"]:
+            a = F.silu(lin(h, P, pre + "mlp.gate_proj")) * lin(h, P, pre + "mlp.up_proj")
+        else:
+            a = F.gelu(lin(h, P, pre + "mlp.up_proj"), approximate="tanh")
+        x = x + lin(a, P, pre + "mlp.down_proj")
+    x = norm(x, P["model.norm.weight"], P.get("model.norm.bias"))
+    w = P["model.embed_tokens.weight"] if meta["tied"] else P["lm_head.weight"]
+    return x @ w.t()
+
+
+def rel(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
+
+
+tokens = torch.tensor(meta["tokens"]).view(B, T)
+targets = torch.tensor(meta["targets"]).view(B, T)
+P = tensors()
+logits = forward(P, tokens)
+loss = F.cross_entropy(logits.view(-1, V), targets.view(-1), ignore_index=-1)
+loss.backward()
+fails = []
+e = rel(logits_c, logits.detach().numpy().ravel())
+print(f"logits rel err {e:.2e}")
+if e > 1e-5:
+    fails.append("logits")
+e = abs(meta["losses"][0] - loss.item()) / abs(loss.item())
+print(f"loss ours {meta['losses'][0]:.7f} torch {loss.item():.7f} rel err {e:.2e}")
+if e > 1e-5:
+    fails.append("loss")
+worst = (0, "")
+for p in meta["params"]:
+    g = P[p["name"]].grad
+    n = g.numel()
+    ours = grads_c[p["offset"]:p["offset"] + n]
+    if np.linalg.norm(g.numpy()) < 1e-6:
+        # e.g. key biases: softmax ignores a shift shared by all keys, so the exact gradient is 0
+        e = 0.0 if np.linalg.norm(ours) < 1e-5 else 1.0
+    else:
+        e = rel(ours, g.numpy().ravel())
+    worst = max(worst, (e, p["name"]))
+    if e > 2e-5:
+        fails.append(f"grad {p['name']} {e:.2e}")
+print(f"worst gradient rel err {worst[0]:.2e} ({worst[1]}) over {len(meta['params'])} tensors")
+
+# AdamW steps: decay on matrices only, same hyperparameters as the tool
+P = tensors()
+groups = [{"params": [P[p["name"]] for p in meta["params"] if p["decay"]], "weight_decay": meta["weight_decay"]},
+          {"params": [P[p["name"]] for p in meta["params"] if not p["decay"]], "weight_decay": 0.0}]
+opt = torch.optim.AdamW(groups, lr=meta["lr"], betas=(0.9, 0.95), eps=1e-8)
+losses = []
+for s in range(len(meta["losses"])):
+    opt.zero_grad()
+    l = F.cross_entropy(forward(P, tokens).view(-1, V), targets.view(-1), ignore_index=-1)
+    l.backward()
+    losses.append(l.item())
+    opt.step()
+e = max(abs(a - b) / abs(b) for a, b in zip(meta["losses"], losses))
+print("losses ours ", " ".join(f"{x:.6f}" for x in meta["losses"]))
+print("losses torch", " ".join(f"{x:.6f}" for x in losses))
+print(f"max loss rel err over {len(losses)} AdamW steps {e:.2e}")
+if e > 1e-5:
+    fails.append("adamw losses")
+if losses[-1] >= losses[0]:
+    fails.append("loss did not decrease (the test would be vacuous)")
+print("FAIL: " + ", ".join(fails) if fails else "ok")
+sys.exit(1 if fails else 0)
