@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <mpi.h>
 #include "fs_error.h"
+#include "fs_indexed.h"
 
 /* Megatron get_train_valid_test_split_: "969,30,1" or "969/30/1" (fewer than 3 parts are padded with 0),
  * weights normalised, bounds[0] = 0, bounds[i+1] = bounds[i] + round(w_i * n_docs) (ties to even, as Python's
@@ -94,5 +95,13 @@ typedef PetscErrorCode (*fs_gpt_read_fn)(void *ctx, int64_t doc, int64_t offset,
 /* tokens (seq_length + 1) of sample k, 0 <= k < n_samples (Megatron GPTDataset.__getitem__) */
 PetscErrorCode fs_gpt_index_sample(int32_t *tokens, const struct fs_gpt_index *ix, int64_t k, fs_gpt_read_fn read,
                                    void *ctx);
+
+/* over an indexed dataset (fs_indexed.h): the split string divides its sequences (Megatron: documents =
+ * arange(bounds[i], bounds[i+1])); split_index 0 train, 1 valid, 2 test.  An empty split gives *ix = NULL
+ * (Megatron builds no dataset for it).  ds must outlive *ix (the index borrows its sizes). */
+PetscErrorCode fs_gpt_dataset_index(MPI_Comm comm, const struct fs_indexed *ds, const struct fs_gpt_index_args *a,
+                                    int split_index, struct fs_gpt_index **ix, PetscBool *built);
+/* fs_gpt_read_fn over an indexed dataset: ctx is the struct fs_indexed */
+PetscErrorCode fs_gpt_read_indexed(void *ctx, int64_t doc, int64_t offset, int64_t n, int32_t *out);
 
 #endif

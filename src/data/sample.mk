@@ -1,6 +1,6 @@
 # src/data: GPT sample index, blending, their caches (see fs_gpt_dataset.h, fs_blend.h, doc/sample-index.md)
 libflagscale_a_SOURCES += src/data/fs_mt19937.c src/data/fs_md5.c src/data/fs_npy.c src/data/fs_gpt_index.c \
-	src/data/fs_gpt_cache.c src/data/fs_blend.c
+	src/data/fs_gpt_cache.c src/data/fs_gpt_indexed.c src/data/fs_blend.c
 pkginclude_HEADERS += src/data/fs_mt19937.h src/data/fs_md5.h src/data/fs_npy.h src/data/fs_gpt_dataset.h \
 	src/data/fs_blend.h
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "fs_blend.h"
 #include "fs_gpt_dataset.h"
+#include "fs_indexed.h"
 #include "fs_md5.h"
 #include "fs_mt19937.h"
 #include "fs_npy.h"
@@ -364,6 +365,78 @@ static void test_cache(MPI_Comm comm)
   }
 }
 
+/* through a real indexed dataset (uint16 tokens): the thin fs_indexed wrapper, Megatron's "documents are the
+ * split's sequences", and the tokens read back from the .bin */
+static int32_t tok16(int64_t doc, int64_t pos) { return (int32_t)((doc * 131 + pos * 3) % 65000); }
+
+static void test_indexed(MPI_Comm comm)
+{
+  char dir[256] = "", prefix[300];
+  int32_t sizes[120];
+  make_data(sizes, 120, 5);
+  if (rank == 0) {
+    snprintf(dir, sizeof dir, "gpt_indexed_XXXXXX");
+    if (!mkdtemp(dir)) dir[0] = 0;
+  }
+  MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, comm);
+  FS_EXPECT(dir[0], "mkdtemp failed");
+  if (!dir[0]) return;
+  snprintf(prefix, sizeof prefix, "%s/corpus_text_document", dir);
+  if (rank == 0) {
+    struct fs_indexed_writer *w = NULL;
+    int32_t buf[64];
+    FS_EXPECT_OK(fs_indexed_writer_create(prefix, FS_IDX_U16, &w));
+    for (int64_t d = 0; w && d < 120; d++) {
+      for (int64_t p = 0; p < sizes[d]; p++) buf[p] = tok16(d, p);
+      FS_EXPECT_OK(fs_indexed_writer_add(w, buf, sizes[d]));
+      FS_EXPECT_OK(fs_indexed_writer_end_document(w));
+    }
+    FS_EXPECT_OK(fs_indexed_writer_finish(&w));
+  }
+  MPI_Barrier(comm);
+  struct fs_indexed *ds = NULL;
+  FS_EXPECT_OK(fs_indexed_open(prefix, &ds));
+  if (!ds) return;
+  struct fs_gpt_index_args a = {prefix, "valid", "80,20,0", NULL, 60, 12, 9};
+  struct fs_gpt_index *ix = NULL;
+  PetscBool built = PETSC_FALSE;
+  FS_EXPECT_OK(fs_gpt_dataset_index(comm, ds, &a, 1, &ix, &built));
+  FS_EXPECT(ix && built && ix->n_doc_idx == ix->num_epochs * 24, "valid split of 120 sequences by 80,20,0");
+  char path[400];
+  snprintf(path, sizeof path, "%s/index-cache/%s.dsc", dir, ix ? ix->hash : "");
+  FS_EXPECT(access(path, R_OK) == 0, "no cache_dir: Megatron's <dirname(prefix)>/index-cache (%s)", path);
+  if (ix) {
+    int64_t L = ix->seq_length, bad = 0, *start = malloc((size_t)(ix->n_doc_idx + 1) * sizeof *start);
+    int32_t t[13];
+    start[0] = 0;
+    for (int64_t i = 0; i < ix->n_doc_idx; i++) start[i + 1] = start[i] + sizes[ix->doc_idx[i]];
+    for (int64_t i = 0; i < ix->n_doc_idx; i++) bad += ix->doc_idx[i] < 96 || ix->doc_idx[i] >= 120;
+    for (int64_t k = 0; k < ix->n_samples; k++) {
+      if (fs_gpt_index_sample(t, ix, k, fs_gpt_read_indexed, ds)) {
+        bad++;
+        continue;
+      }
+      int64_t s = fs_gpt_index_row(ix, k), d = 0;
+      for (int64_t j = 0; j <= L; j++) {
+        while (start[d + 1] <= s * L + j) d++;
+        bad += t[j] != tok16(ix->doc_idx[d], s * L + j - start[d]);
+      }
+    }
+    FS_EXPECT(bad == 0, "indexed samples: %lld faults", (long long)bad);
+    free(start);
+  }
+  fs_gpt_index_destroy(&ix);
+  FS_EXPECT_OK(fs_gpt_dataset_index(comm, ds, &a, 2, &ix, &built));
+  FS_EXPECT(!ix, "an empty split gives no index (as Megatron gives no dataset)");
+  fs_indexed_close(&ds);
+  MPI_Barrier(comm);
+  if (rank == 0) {
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  }
+}
+
 int main(int argc, char **argv)
 {
   PetscInitialize(&argc, &argv, NULL, NULL);
@@ -376,6 +449,7 @@ int main(int argc, char **argv)
   test_build();
   test_blend();
   test_cache(PETSC_COMM_WORLD);
+  test_indexed(PETSC_COMM_WORLD);
   PetscPopErrorHandler();
   int fails = fs_test_failures, all = 0;
   MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, PETSC_COMM_WORLD);
