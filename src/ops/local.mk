@@ -19,3 +19,7 @@ TESTS += tests/unit/test_ops_ref_vs_fast
 # tests: the reference's backward against finite differences of a double forward
 check_PROGRAMS += tests/unit/test_ops_gradcheck
 TESTS += tests/unit/test_ops_gradcheck
+# tests: both CPU tables against PyTorch (skips without torch; TORCH_PYTHON, default /usr/bin/python3)
+check_PROGRAMS += tests/ref/ops_tool
+TESTS += tests/ref/ops_vs_torch.sh
+EXTRA_DIST += tests/ref/ops_vs_torch.sh tests/ref/ops_vs_torch.py
