@@ -270,11 +270,9 @@ PetscErrorCode fs_gpt_index_load(MPI_Comm comm, const struct fs_gpt_index_args *
   ix->num_epochs = e.n_doc_idx / n_documents;
   ix->tokens_per_epoch = 0;
   for (int64_t i = 0; i < n_documents; i++) ix->tokens_per_epoch += sizes[documents[i]];
-  if (ix->num_epochs > 1) {
-    int64_t from_minus_one = ((ix->num_epochs - 1) * ix->tokens_per_epoch - 1) / a->seq_length;
-    int64_t per_epoch = (ix->tokens_per_epoch - 1) / a->seq_length;
-    ix->separate_last_epoch = a->num_samples - from_minus_one < (int64_t)(0.80 * (double)per_epoch);
-  }
+  int64_t first_samples;
+  ix->separate_last_epoch = fs_gpt_separate_last_epoch(&first_samples, ix->num_epochs, ix->tokens_per_epoch,
+                                                       a->seq_length, a->num_samples);
   ix->shuffle_i64 = e.shuffle_i64;
   ix->doc_idx = ix->maps[0]->data;
   ix->sample_idx = ix->maps[1]->data;

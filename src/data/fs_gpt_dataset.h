@@ -28,6 +28,12 @@ PetscErrorCode fs_gpt_split(int64_t bounds[4], const char *splits, int64_t n_doc
 PetscErrorCode fs_gpt_num_epochs(int64_t *num_epochs, int64_t tokens_per_epoch, int64_t seq_length,
                                  int64_t num_samples);
 
+/* Megatron's separate_last_epoch: with several epochs, true when the last one would give fewer than 80% of an
+ * epoch's samples; then *first_samples = samples of the first num_epochs - 1 epochs (shuffled apart from the
+ * rest), else all (num_epochs * tokens_per_epoch - 1) / seq_length samples */
+int fs_gpt_separate_last_epoch(int64_t *first_samples, int64_t num_epochs, int64_t tokens_per_epoch,
+                               int64_t seq_length, int64_t num_samples);
+
 /* shuffle_idx is uint32 unless the number of samples reaches UINT32_MAX - 1 (Megatron's rule), then int64 */
 static inline int fs_gpt_shuffle_is_i64(int64_t n_samples) { return n_samples >= (int64_t)UINT32_MAX - 1; }
 

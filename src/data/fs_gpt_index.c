@@ -62,6 +62,21 @@ PetscErrorCode fs_gpt_num_epochs(int64_t *num_epochs, int64_t tokens_per_epoch, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+int fs_gpt_separate_last_epoch(int64_t *first_samples, int64_t num_epochs, int64_t tokens_per_epoch,
+                               int64_t seq_length, int64_t num_samples)
+{
+  int64_t n_samples = (num_epochs * tokens_per_epoch - 1) / seq_length;
+  *first_samples = n_samples;
+  if (num_epochs <= 1) return 0;
+  /* a last epoch that contributes < 80% of an epoch's samples is kept apart so that its few samples are not
+   * spread over the whole run (Megatron's rule; last >= 1 always, as num_epochs is the smallest that fits) */
+  int64_t from_minus_one = ((num_epochs - 1) * tokens_per_epoch - 1) / seq_length;
+  int64_t last = num_samples - from_minus_one, per_epoch = (tokens_per_epoch - 1) / seq_length;
+  if (last >= (int64_t)(0.80 * (double)per_epoch)) return 0;
+  *first_samples = from_minus_one;
+  return 1;
+}
+
 /* documents tiled `epochs` times and shuffled once (Megatron _build_doc_idx without a separate last epoch) */
 static void doc_idx_fill(int32_t *out, const int32_t *documents, int64_t n_documents, int64_t epochs,
                          struct fs_mt19937 *rng)
@@ -158,17 +173,9 @@ PetscErrorCode fs_gpt_index_build(struct fs_gpt_index **ix_out, const int32_t *s
   ix->n_doc_idx = num_epochs * n_documents;
   ix->n_samples = n_samples;
 
-  /* Megatron: with several epochs, a last epoch that contributes < 80% of an epoch's samples is kept apart so
-   * its few samples are not spread over the whole run */
   int64_t first_samples = ix->n_samples;
-  if (ix->num_epochs > 1) {
-    int64_t from_minus_one = ((ix->num_epochs - 1) * tokens - 1) / seq_length;
-    int64_t last = num_samples - from_minus_one, per_epoch = (tokens - 1) / seq_length;
-    PetscCheck(last >= 0 && last <= per_epoch + 1, PETSC_COMM_SELF, PETSC_ERR_PLIB,
-               "last epoch sample count %lld out of [0, %lld]", (long long)last, (long long)per_epoch + 1);
-    ix->separate_last_epoch = last < (int64_t)(0.80 * (double)per_epoch);
-    if (ix->separate_last_epoch) first_samples = from_minus_one;
-  }
+  ix->separate_last_epoch =
+    fs_gpt_separate_last_epoch(&first_samples, num_epochs, tokens, seq_length, num_samples);
 
   int32_t *doc_idx = NULL, *sample_idx = NULL;
   void *shuffle = NULL;

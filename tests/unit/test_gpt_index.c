@@ -38,6 +38,15 @@ static void test_mt19937(void)
   fs_mt19937_seed(&mt, 1234);
   fs_mt19937_shuffle_i32(&mt, a, 10);
   FS_EXPECT(memcmp(a, want, sizeof a) == 0, "shuffle(arange(10)) with seed 1234 differs from numpy's");
+  /* numpy legacy randint uses the same masked rejection (64-bit draws above 2^32):
+   * r = np.random.RandomState(11); r.randint(0, 5*10**9+1, 4, np.int64); r.randint(0, 1000, 4, np.int64) */
+  uint64_t want64[8] = {4588342975ULL, 2854952027ULL, 4746691143ULL, 969428760ULL, 621, 604, 688, 765};
+  fs_mt19937_seed(&mt, 11);
+  for (int i = 0; i < 8; i++) {
+    uint64_t v = fs_mt19937_interval(&mt, i < 4 ? 5000000000ULL : 999);
+    FS_EXPECT(v == want64[i], "bounded draw %d: %llu, numpy %llu", i, (unsigned long long)v,
+              (unsigned long long)want64[i]);
+  }
   fs_mt19937_seed(&mt, 7);
   for (int i = 0; i < 1000; i++) {
     uint64_t m = (uint64_t)i * 7919 % 1000 + (i % 3 == 0 ? 5000000000ULL : 0);
