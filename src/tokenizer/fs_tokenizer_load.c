@@ -3,6 +3,7 @@
  *   - merges: an optional "#version" line, then "left right" per line; rank = position; a repeated pair keeps
  *     its last rank (HF collects them into a hash map);
  *   - a special already in the vocabulary keeps its id; the others get ids max_id+1, ... in file order. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
  * 256.. in byte order, so that every byte is a visible character in vocab.json. */
 static int byte_to_cp[256];
 static int cp_to_byte[256 + 68];
+static pthread_once_t byte_tables_once = PTHREAD_ONCE_INIT; /* tokenizers may be created on several threads */
 
 static void byte_tables(void)
 {
@@ -340,7 +342,7 @@ PetscErrorCode fs_tokenizer_create(const char *vocab_file, const char *merge_fil
   FSCheck(vocab_file && merge_file && tok_out, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL,
           "fs_tokenizer_create needs a vocab.json and a merges.txt path");
   *tok_out = NULL;
-  if (!byte_to_cp[0]) byte_tables(); /* byte 0 maps to 256 once the tables are built */
+  pthread_once(&byte_tables_once, byte_tables);
   FSCalloc(sizeof *tok, &tok);
   ierr = load(vocab_file, merge_file, special_tokens_file, tok);
   if (ierr) PetscCall(fs_tokenizer_destroy(&tok)); /* a half-built object is freed, *tok_out stays NULL */

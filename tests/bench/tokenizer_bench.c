@@ -86,8 +86,9 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
     n_tokens = n;
   }
   for (int64_t d = 0; d < n_docs; d++) n_bytes += docs[d].n_bytes;
+  while (strlen(name) > 1 && name[strlen(name) - 1] == '/') name[strlen(name) - 1] = 0;
   PetscCall(PetscPrintf(comm, "ours %s docs=%" PRId64 " bytes=%zu tokens=%" PRId64 " cold_s=%.3f cold_tok_per_s=%.0f "
-                        "warm_tok_per_s=%.0f\n", name, n_docs, n_bytes, n_tokens, cold, n_tokens / cold,
+                        "warm_tok_per_s=%.0f\n", strrchr(name, '/') ? strrchr(name, '/') + 1 : name, n_docs, n_bytes, n_tokens, cold, n_tokens / cold,
                         repeat > 1 ? n_tokens / warm : 0.0));
   for (int64_t d = 0; d < n_docs; d++) free(docs[d].text);
   free(docs);
