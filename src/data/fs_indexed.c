@@ -86,6 +86,7 @@ static void put_u64(unsigned char *p, uint64_t v)
 static PetscErrorCode write_all(FILE *f, const void *buf, size_t n_bytes, const char *path)
 {
   PetscFunctionBegin;
+  if (n_bytes == 0) PetscFunctionReturn(PETSC_SUCCESS); /* buf may be NULL then */
   FSCheck(fwrite(buf, 1, n_bytes, f) == n_bytes, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
           "cannot write %zu bytes to %s: %s (disk full?)", n_bytes, path, strerror(errno));
   PetscFunctionReturn(PETSC_SUCCESS);
