@@ -1,6 +1,7 @@
-/* fs_ops_cpu_dense.c -- fast matmul (OpenBLAS sgemm) and embeddings (OpenMP).  Gradients that many rows add into
- * (dbias, dwte, dwpe) are split by column across threads, so there are no races and the sums are deterministic. */
+/* fs_ops_cpu_dense.c -- fast matmul (OpenBLAS sgemm/sgemv) and embeddings (OpenMP).  Gradients that many rows add
+ * into (dwte, dwpe) are split by column across threads, so there are no races and the sums are deterministic. */
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 #include "fs_ops_cpu_impl.h"
 
@@ -10,16 +11,15 @@
 void fs_matmul_forward_cpu(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
                            int OC)
 {
+  /* No OpenMP region here on purpose: OpenMP threads that spin after a region steal the cores from OpenBLAS's own
+   * threads (pthread build), which made small matmuls 20x slower.  The bias goes in through beta = 1. */
+  if (bias)
+    for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, bias, (size_t)OC * sizeof(float));
   for (int64_t n0 = 0; n0 < N; n0 += FS_ROWS_PER_GEMM) {
     int rows = (int)(N - n0 < FS_ROWS_PER_GEMM ? N - n0 : FS_ROWS_PER_GEMM);
-    /* out (rows,OC) = inp (rows,C) @ weight (OC,C)^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, OC, C, 1.0f, inp + n0 * C, C, weight, C, 0.0f,
-                out + n0 * OC, OC);
-  }
-  if (bias) {
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; n++)
-      for (int o = 0; o < OC; o++) out[n * OC + o] += bias[o];
+    /* out (rows,OC) = inp (rows,C) @ weight (OC,C)^T (+ out holding the bias) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, OC, C, 1.0f, inp + n0 * C, C, weight, C,
+                bias ? 1.0f : 0.0f, out + n0 * OC, OC);
   }
 }
 
@@ -34,17 +34,11 @@ void fs_matmul_backward_cpu(float *dinp, float *dweight, float *dbias, const flo
     if (dweight) /* dweight (OC,C) += dout^T (OC,rows) @ inp (rows,C) */
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, rows, 1.0f, dout + n0 * OC, OC, inp + n0 * C, C,
                   1.0f, dweight, C);
-  }
-  if (dbias) {
-    enum { CB = 64 }; /* columns per task: a cache line multiple, enough tasks for the threads */
-#pragma omp parallel for schedule(static)
-    for (int o0 = 0; o0 < OC; o0 += CB) {
-      int o1 = o0 + CB < OC ? o0 + CB : OC;
-      float acc[CB];
-      memset(acc, 0, sizeof acc);
-      for (int64_t n = 0; n < N; n++)
-        for (int o = o0; o < o1; o++) acc[o - o0] += dout[n * OC + o];
-      for (int o = o0; o < o1; o++) dbias[o] += acc[o - o0];
+    if (dbias) { /* dbias (OC) += dout^T (OC,rows) @ ones (rows), by sgemv: no OpenMP region (see above) */
+      float *ones = fs_ops_scratch((size_t)rows * sizeof(float), "matmul bias gradient");
+      for (int i = 0; i < rows; i++) ones[i] = 1.0f;
+      cblas_sgemv(CblasRowMajor, CblasTrans, rows, OC, 1.0f, dout + n0 * OC, OC, ones, 1, 1.0f, dbias, 1);
+      free(ones);
     }
   }
 }
