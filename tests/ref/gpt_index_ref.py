@@ -257,6 +257,9 @@ def main():
         per = (tokens_train - 1) // 64
         check_gpt(tmp, "b", sizes, "969,30,1", 0, per + 3, 64, 1234, want_sep=True, want_epochs=2)
         check_gpt(tmp, "c", sizes, "969,30,1", 0, 3 * per - 2, 64, 7, want_sep=False, want_epochs=3)
+        # the 80% threshold from both sides
+        check_gpt(tmp, "b1", sizes, "969,30,1", 0, per + int(0.80 * per) - 1, 64, 5, want_sep=True, want_epochs=2)
+        check_gpt(tmp, "b2", sizes, "969,30,1", 0, per + int(0.80 * per), 64, 5, want_sep=False, want_epochs=2)
         check_gpt(tmp, "d", sizes, "8/1/1", 1, 500, 1, 0)
         check_gpt(tmp, "e", sizes, "8/1/1", 2, 40, 300, 2**32 - 1)  # samples span many documents
         check_gpt(tmp, "f", sizes, "1,1", 1, 3000, 33, 99)

@@ -218,6 +218,13 @@ static void test_build(void)
   FS_EXPECT(ix && ix->num_epochs == 2 && ix->separate_last_epoch == 1, "sliver of a 2nd epoch not separated");
   if (ix) check_index(ix, sizes, docs, b[2] - b[1], "sliver");
   fs_gpt_index_destroy(&ix);
+  int64_t edge = per + (int64_t)(0.80 * (double)per); /* the 80% threshold from both sides */
+  FS_EXPECT_OK(fs_gpt_index_build(&ix, sizes, 200, docs, b[2] - b[1], edge - 1, L, 3));
+  FS_EXPECT(ix && ix->num_epochs == 2 && ix->separate_last_epoch == 1, "79%% of a 2nd epoch not separated");
+  fs_gpt_index_destroy(&ix);
+  FS_EXPECT_OK(fs_gpt_index_build(&ix, sizes, 200, docs, b[2] - b[1], edge, L, 3));
+  FS_EXPECT(ix && ix->num_epochs == 2 && ix->separate_last_epoch == 0, "80%% of a 2nd epoch separated");
+  fs_gpt_index_destroy(&ix);
   FS_EXPECT_OK(fs_gpt_index_build(&ix, sizes, 200, docs, b[2] - b[1], 2 * per - 1, L, 3));
   FS_EXPECT(ix && ix->num_epochs == 2 && ix->separate_last_epoch == 0, "nearly full 2nd epoch separated");
   fs_gpt_index_destroy(&ix);
