@@ -1,0 +1,8 @@
+#!/bin/sh
+# test_pretrain_tensorboard.sh -- -tensorboard_dir writes event files that TensorBoard's own reader loads, with the
+# same loss / lr / grad norm / validation loss as the metrics file.
+$PYTHON -c 'import tensorboard' 2>/dev/null || { echo "SKIP: the tensorboard package is not importable by $PYTHON"; exit 77; }
+. "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
+timeout 600 "$bin/flagscale-pretrain" $tiny -global_batch_size 4 -train_iters 6 -eval_interval 3 -eval_iters 1 \
+  -metrics_file "$tmp/m.jsonl" -tensorboard_dir "$tmp/tb" > "$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; exit 1; }
+$PYTHON "${top_srcdir:-.}/tests/ref/tensorboard_check.py" "$tmp/tb" "$tmp/m.jsonl"
