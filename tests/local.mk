@@ -5,9 +5,6 @@ TESTS += tests/unit/test_core_rng tests/unit/test_core_dtype tests/unit/test_cor
 	tests/unit/test_core_opt.sh
 EXTRA_DIST += tests/unit/test_core_opt.sh
 noinst_PROGRAMS += tests/unit/opt_demo
-EXTRA_PROGRAMS =
-FS_BENCH_PROGS =
-FS_BENCH_RUN =
 tests_unit_test_core_misc_SOURCES = tests/unit/test_core_misc.c
 # unit tests (the C test programs) -- what CI runs again under the sanitizers
 print-unit-tests:

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include "fs_preprocess.h"
 #include "fs_indexed.h"
-#include "fs_tokenizer.h"
+#include "fs_tokenizer_options.h"
 #include "fs_opt.h"
 #include "fs_log.h"
 
@@ -21,7 +21,6 @@
 #define FS_DATADIR "/usr/local/share/flagscale"
 #endif
 
-enum { PP_GPT2, PP_AQUILA };
 enum { PP_SKIP, PP_FAIL };
 enum pp_fault { PP_BAD_UTF8, PP_BAD_JSON, PP_NOT_OBJECT, PP_MISSING_KEY, PP_NOT_STRING, PP_N_FAULTS };
 static const char *const pp_fault_names[PP_N_FAULTS] = {"invalid UTF-8", "malformed JSON", "not a JSON object",
@@ -29,8 +28,8 @@ static const char *const pp_fault_names[PP_N_FAULTS] = {"invalid UTF-8", "malfor
 
 struct pp_opts {
   char input[FS_OPT_STRLEN], prefix[FS_OPT_STRLEN];
-  char vocab[FS_OPT_STRLEN], merges[FS_OPT_STRLEN], specials[FS_OPT_STRLEN];
-  int tokenizer_type, on_error;
+  struct fs_tokenizer_opts tok;
+  int on_error;
   char **keys;
   int n_keys;
   PetscBool append_eod;
@@ -125,21 +124,11 @@ static PetscErrorCode grow(void **p, int64_t *cap, int64_t need, size_t elem)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static const char *data_dir(void)
-{
-  const char *d = getenv("FLAGSCALE_DATA_DIR");
-  return d && *d ? d : FS_DATADIR;
-}
-
 /* ------------------------------------------------------------------ options */
 
 static PetscErrorCode read_options(struct pp_opts *o, PetscBool *stop, MPI_Comm comm, const char *app,
                                    const char *summary)
 {
-  char def_vocab[FS_OPT_STRLEN], def_merges[FS_OPT_STRLEN], def_specials[FS_OPT_STRLEN];
-  PetscBool set;
-  const char *tdir;
-
   PetscFunctionBegin;
   memset(o, 0, sizeof *o);
   fs_opt_section("Input and output");
@@ -161,22 +150,7 @@ static PetscErrorCode read_options(struct pp_opts *o, PetscBool *stop, MPI_Comm 
   PetscCall(fs_opt_int("-log_interval", 1000, "progress line every N documents of rank 0 (0: off)",
                        &o->log_interval, NULL));
   PetscCall(fs_opt_real("-log_seconds", 30, "... and at least every S seconds (0: off)", &o->log_seconds, NULL));
-  fs_opt_section("Tokenizer");
-  PetscCall(fs_opt_enum("-tokenizer_type", "gpt2bpe|aquila", PP_GPT2,
-                        "byte-level BPE: GPT-2 (eod <|endoftext|>) or Aquila (eod </s>, special tokens)",
-                        &o->tokenizer_type, NULL));
-  tdir = o->tokenizer_type == PP_AQUILA ? "aquila" : "gpt2";
-  snprintf(def_vocab, sizeof def_vocab, "%s/tokenizers/%s/vocab.json", data_dir(), tdir);
-  snprintf(def_merges, sizeof def_merges, "%s/tokenizers/%s/merges.txt", data_dir(), tdir);
-  snprintf(def_specials, sizeof def_specials, "%s/tokenizers/aquila/special_tokens.txt", data_dir());
-  PetscCall(fs_opt_string("-vocab_file", def_vocab,
-                          "vocab.json (default: the shipped one under $FLAGSCALE_DATA_DIR or the install's share)",
-                          o->vocab, NULL));
-  PetscCall(fs_opt_string("-merge_file", def_merges, "merges.txt (default: the shipped one)", o->merges, NULL));
-  PetscCall(fs_opt_string("-special_tokens_file", o->tokenizer_type == PP_AQUILA ? def_specials : NULL,
-                          "special tokens, one per line, ids from the vocabulary size on (Aquila default: the "
-                          "shipped special_tokens.txt; GPT-2: none)",
-                          o->specials, &set));
+  PetscCall(fs_tokenizer_options(&o->tok));
   PetscCall(fs_opt_finish(comm, app, summary, stop));
   if (*stop) PetscFunctionReturn(PETSC_SUCCESS);
   FSCheck(o->input[0], comm, PETSC_ERR_ARG_WRONG, "%s needs -input FILE.jsonl", app);
@@ -528,7 +502,7 @@ PetscErrorCode fs_preprocess_run(MPI_Comm comm, const char *app, const char *sum
   memset(&st, 0, sizeof st);
   st.o = &o;
   t0 = MPI_Wtime();
-  PetscCall(fs_tokenizer_create(o.vocab, o.merges, o.specials[0] ? o.specials : NULL, &st.tok));
+  PetscCall(fs_tokenizer_create_from_opts(&o.tok, &st.tok));
   st.dtype = fs_idx_dtype_for_vocab(fs_tokenizer_vocab_size(st.tok));
   st.item = fs_idx_dtype_size(st.dtype);
   FSCalloc(sizeof *st.out * (size_t)o.n_keys, &st.out);
@@ -544,7 +518,7 @@ PetscErrorCode fs_preprocess_run(MPI_Comm comm, const char *app, const char *sum
   fs_log_info("%s: %s (%.1f MB) -> %s_<key>_document.{bin,idx}, keys %s%s, %s tokenizer (vocabulary %" PRId32
               ", %s), %d ranks",
               app, o.input, (double)n_bytes / 1e6, o.prefix, o.keys[0], o.n_keys > 1 ? ",..." : "",
-              o.tokenizer_type == PP_AQUILA ? "aquila" : "gpt2bpe", fs_tokenizer_vocab_size(st.tok),
+              o.tok.type == FS_TOKENIZER_AQUILA ? "aquila" : "gpt2bpe", fs_tokenizer_vocab_size(st.tok),
               fs_idx_dtype_name(st.dtype), size);
 
   t_tok = MPI_Wtime();

@@ -24,9 +24,7 @@ check_PROGRAMS += tests/ref/ops_tool
 TESTS += tests/ref/ops_vs_torch.sh
 EXTRA_DIST += tests/ref/ops_vs_torch.sh tests/ref/ops_vs_torch.py
 # benchmark (make bench): fast ops' GFLOP/s and speed-up over the reference, 2 threads.
-# NOTE: the three lines below need EXTRA_PROGRAMS, FS_BENCH_PROGS and FS_BENCH_RUN to be set (with '=') before
-# this file is included (they are set in tests/local.mk, included last); enable them once that is moved up.
-#EXTRA_PROGRAMS += tests/bench/ops_bench
-#FS_BENCH_PROGS += tests/bench/ops_bench
-#FS_BENCH_RUN += tests/bench/ops_bench.sh
+EXTRA_PROGRAMS += tests/bench/ops_bench
+FS_BENCH_PROGS += tests/bench/ops_bench
+FS_BENCH_RUN += tests/bench/ops_bench.sh
 EXTRA_DIST += tests/bench/ops_bench.c tests/bench/ops_bench.sh
