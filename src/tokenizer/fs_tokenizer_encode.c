@@ -4,14 +4,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fs_tok_impl.h"
+#include "fs_tok_unicode.h"
 
 /* The GPT-2 / Aquila regex
  *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
- * with \s spelled out as Unicode White_Space, the set Hugging Face's regex engine (Oniguruma) uses: PCRE2's
- * UCP \s also takes U+180E (it counts \h), which HF treats as punctuation. */
+ * written so that PCRE2 splits exactly as Hugging Face's regex engine (Oniguruma) does:
+ *   - \s is spelled out as Unicode White_Space, Oniguruma's set: PCRE2's UCP \s also takes U+180E (it counts
+ *     \h), which HF treats as punctuation;
+ *   - \p{L} and \p{N} get the letters and numbers of newer Unicode versions (fs_tok_unicode.h): PCRE2 10.42 has
+ *     Unicode 14, HF 16; an unknown letter would glue to a following "'s" instead of splitting it off. */
 #define WS "\\t\\n\\x0B\\f\\r\\x20\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
-static const char gpt2_pattern[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" WS "\\p{L}\\p{N}]+|[" WS
-                                   "]+(?![^" WS "])|[" WS "]+";
+#define L "\\p{L}" FS_TOK_NEW_L
+#define N "\\p{N}" FS_TOK_NEW_N
+static const char gpt2_pattern[] = "'s|'t|'re|'ve|'m|'ll|'d| ?[" L "]+| ?[" N "]+| ?[^" WS L N "]+|[" WS "]+(?![^" WS
+                                   "])|[" WS "]+";
+#undef L
+#undef N
 
 /* Invalid UTF-8 never matches (PCRE2_MATCH_INVALID_UTF): such bytes become pre-tokens of their own, the gaps
  * between matches, and still encode byte by byte. */

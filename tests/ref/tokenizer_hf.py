@@ -1,6 +1,7 @@
 """tokenizer_hf.py -- compares our ids (tokenizer_tool's output) with Hugging Face tokenizers built as a
 ByteLevel BPE from the same vocab.json + merges.txt, specials added as special tokens.
 usage: tokenizer_hf.py VOCAB MERGES SPECIALS|- INPUT.jsonl OURS.ids
+       tokenizer_hf.py --fuzz OUT.jsonl N SEED   (writes N random hard documents)
 Exit 0 = equal on every document, 1 = a difference (the first ones are printed), 77 = tokenizers missing."""
 import json
 import sys
@@ -25,7 +26,36 @@ def hf_tokenizer(vocab, merges, specials):
     return tok
 
 
+FUZZ_PIECES = [
+    "a", "Z", "the", " ", "  ", "\t", "\n", "\r\n", "'", "'s", "'ll", "'RE", "0", "42", "3.5", ".", "!?", "--",
+    "\u00e9", "e\u0301", "\u0301", "\u4e2d\u6587", "\u3002", "\U0001F600", "\U0001F468\u200d\U0001F469",
+    "\u2764\ufe0f", "\u00a0", "\u3000", "\u180e", "\u200b", "\u2028", "\u0085", "\ufeff", "\u0663", "\u00b2",
+    "</s>", "<|endoftext|>", "[MASK]", "<|startofpiece|>", "<", "|", "\x00", "\x1b", "\u0627\u0644", "\u0e20",
+]
+
+
+def fuzz(out, n, seed):
+    import random
+    rng = random.Random(seed)
+    with open(out, "w") as f:
+        for _ in range(n):
+            parts = []
+            for _ in range(rng.randrange(0, 60)):
+                r = rng.random()
+                if r < 0.75:
+                    parts.append(rng.choice(FUZZ_PIECES))
+                elif r < 0.9:
+                    c = rng.randrange(0x20, 0xFFFF)
+                    parts.append(chr(c) if not 0xD800 <= c < 0xE000 else "x")
+                else:
+                    parts.append(chr(rng.randrange(0x10000, 0x30000)))
+            f.write(json.dumps({"text": "".join(parts)}) + "\n")
+    return 0
+
+
 def main():
+    if sys.argv[1] == "--fuzz":
+        return fuzz(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     vocab, merges, specials, inp, ours_path = sys.argv[1:6]
     tok = hf_tokenizer(vocab, merges, specials)
     with open(inp, encoding="utf-8") as f:

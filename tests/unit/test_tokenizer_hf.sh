@@ -1,5 +1,6 @@
 #!/bin/sh
 # test_tokenizer_hf.sh -- our ids equal Hugging Face tokenizers' on the whole bundled corpus and on hard strings,
+# and on 2000 random documents mixing scripts, emoji, odd spaces, controls and special tokens,
 # for both bundled vocabularies (GPT-2, Aquila); decode(encode(x)) == x on every document (checked by the tool).
 # Skips (77) when Python's tokenizers package is missing.
 set -e
@@ -14,10 +15,11 @@ tk=$top_srcdir/share/flagscale/tokenizers
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" > "$tmp/sotu.jsonl"
+"$PYTHON" "$top_srcdir/tests/ref/tokenizer_hf.py" --fuzz "$tmp/fuzz.jsonl" 2000 "${FS_TOKENIZER_FUZZ_SEED:-1234}"
 for name in gpt2 aquila; do
   if [ -f "$tk/$name/special_tokens.txt" ]; then sp=$tk/$name/special_tokens.txt; spopt="-special_tokens_file $sp"
   else sp=-; spopt=; fi
-  for input in "$tmp/sotu.jsonl" "$top_srcdir/tests/ref/tokenizer_hard.jsonl"; do
+  for input in "$tmp/sotu.jsonl" "$top_srcdir/tests/ref/tokenizer_hard.jsonl" "$tmp/fuzz.jsonl"; do
     echo "== $name $(basename "$input")"
     # shellcheck disable=SC2086
     "$tool" -vocab_file "$tk/$name/vocab.json" -merge_file "$tk/$name/merges.txt" $spopt \
