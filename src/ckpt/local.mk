@@ -1,0 +1,1 @@
+# src/ckpt: parallel-HDF5 checkpoints (fs_ckpt.h)

@@ -1,0 +1,1 @@
+# tests/bench: benchmarks run by make bench
