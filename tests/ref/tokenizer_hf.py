@@ -36,6 +36,7 @@ FUZZ_PIECES = [
 
 def fuzz(out, n, seed):
     import random
+    import unicodedata
     rng = random.Random(seed)
     with open(out, "w") as f:
         for _ in range(n):
@@ -44,11 +45,10 @@ def fuzz(out, n, seed):
                 r = rng.random()
                 if r < 0.75:
                     parts.append(rng.choice(FUZZ_PIECES))
-                elif r < 0.9:
-                    c = rng.randrange(0x20, 0xFFFF)
-                    parts.append(chr(c) if not 0xD800 <= c < 0xE000 else "x")
-                else:
-                    parts.append(chr(rng.randrange(0x10000, 0x30000)))
+                else:  # any assigned character (this Python's Unicode: fs_tok_unicode.h covers newer letters)
+                    c = rng.randrange(0x20, 0xFFFF) if r < 0.9 else rng.randrange(0x10000, 0x30000)
+                    c = "x" if 0xD800 <= c < 0xE000 else chr(c)
+                    parts.append("x" if unicodedata.category(c) == "Cn" else c)
             f.write(json.dumps({"text": "".join(parts)}) + "\n")
     return 0
 
