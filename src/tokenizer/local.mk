@@ -12,8 +12,8 @@ EXTRA_DIST += tests/unit/test_tokenizer_hf.sh tests/ref/tokenizer_hf.py tests/re
 check_PROGRAMS += tests/unit/test_tokenizer
 TESTS += tests/unit/test_tokenizer
 
-# benchmark (make bench): tokens/s vs Hugging Face tokenizers.
+# benchmark (make bench): tokens/s vs Hugging Face tokenizers
 EXTRA_PROGRAMS += tests/bench/tokenizer_bench
 FS_BENCH_PROGS += tests/bench/tokenizer_bench
 FS_BENCH_RUN += tests/bench/tokenizer_bench.sh
-EXTRA_DIST += tests/bench/tokenizer_bench.sh tests/bench/tokenizer_bench.py tests/bench/tokenizer_bench.c
+EXTRA_DIST += tests/bench/tokenizer_bench.sh tests/bench/tokenizer_bench.py
