@@ -10,3 +10,8 @@ dist_tokgpt2_DATA = share/flagscale/tokenizers/gpt2/vocab.json share/flagscale/t
 tokaquiladir = $(pkgdatadir)/tokenizers/aquila
 dist_tokaquila_DATA = share/flagscale/tokenizers/aquila/vocab.json share/flagscale/tokenizers/aquila/merges.txt \
 	share/flagscale/tokenizers/aquila/special_tokens.txt share/flagscale/tokenizers/aquila/LICENSE
+# option files: Aquila recipes, the demo, benchmark models -- installed under share/flagscale/configs
+configsdir = $(pkgdatadir)/configs
+dist_configs_DATA = share/flagscale/configs/demo-llama.opts share/flagscale/configs/aquila-7b.opts \
+	share/flagscale/configs/aquila-34b.opts share/flagscale/configs/aquila-70b.opts \
+	share/flagscale/configs/llama-small-bench.opts

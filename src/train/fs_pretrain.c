@@ -55,12 +55,35 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   PetscCall(fs_opt_string("-split", "969,30,1", "train,valid,test proportions of the documents", split, NULL));
   PetscCall(fs_opt_string("-data_cache_path", "", "where sample indices are cached (default: beside the data)", cache, NULL));
   PetscCall(fs_train_args_from_options(&targs));
+  fs_opt_section("Parallelism and precision");
+  int64_t tp, pp;
+  double initial_scale, min_scale;
+  PetscBool sp, dist_opt, bf16, fp16;
+  PetscCall(fs_opt_int("-tensor_model_parallel_size", 1, "tensor-parallel ranks (only 1 in this release)", &tp, NULL));
+  PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (only 1 in this release)", &pp, NULL));
+  PetscCall(fs_opt_bool("-sequence_parallel", PETSC_FALSE, "sequence parallelism (needs tensor parallelism)", &sp, NULL));
+  PetscCall(fs_opt_bool("-use_distributed_optimizer", PETSC_FALSE,
+                        "shard optimizer state over data-parallel ranks (this release keeps it replicated: same results, "
+                        "more memory)", &dist_opt, NULL));
+  PetscCall(fs_opt_bool("-bf16", PETSC_FALSE, "bf16 mixed precision (GPU backend; the CPU backend trains in fp32)", &bf16, NULL));
+  PetscCall(fs_opt_bool("-fp16", PETSC_FALSE, "fp16 mixed precision with dynamic loss scaling (GPU backend)", &fp16, NULL));
+  PetscCall(fs_opt_real("-initial_loss_scale", 4294967296.0, "fp16: initial loss scale", &initial_scale, NULL));
+  PetscCall(fs_opt_real("-min_loss_scale", 1.0, "fp16: smallest loss scale", &min_scale, NULL));
   fs_opt_section("System");
   PetscCall(fs_opt_enum("-device", "cpu", 0, "compute device (the CUDA backend is not wired into training yet)", &device,
                         NULL));
   PetscCall(fs_opt_finish(comm, app, summary, &stop));
   if (stop) PetscFunctionReturn(PETSC_SUCCESS);
 
+  FSCheck(tp == 1 && pp == 1 && !sp, comm, PETSC_ERR_SUP,
+          "tensor/pipeline/sequence parallelism is not available in this release (got TP %lld, PP %lld%s): use "
+          "data parallelism (mpirun -np N) with -tensor_model_parallel_size 1 -pipeline_model_parallel_size 1",
+          (long long)tp, (long long)pp, sp ? ", sequence parallel" : "");
+  FSCheck(!bf16 && !fp16, comm, PETSC_ERR_SUP,
+          "-bf16/-fp16 need the GPU backend, which training cannot use yet; the CPU backend trains in fp32: drop the "
+          "option");
+  if (dist_opt) fs_log_warn("-use_distributed_optimizer: the optimizer state stays replicated in this release "
+                            "(identical results, %dx the optimizer memory of a sharded one)", 1);
   FSCheck(data_path[0], comm, PETSC_ERR_ARG_WRONG, "%s needs -data_path (a preprocessed dataset prefix)", app);
   FSCheck(cfg.num_layers > 0 && cfg.hidden_size > 0 && cfg.num_attention_heads > 0, comm, PETSC_ERR_ARG_WRONG,
           "give the model: -num_layers, -hidden_size, -num_attention_heads (or an option file from share/flagscale/configs)");
