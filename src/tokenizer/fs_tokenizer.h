@@ -34,7 +34,7 @@ PetscErrorCode fs_tokenizer_create(const char *vocab_file, const char *merge_fil
                                    struct fs_tokenizer **tok);
 /* dir/vocab.json, dir/merges.txt and dir/special_tokens.txt when that file exists */
 PetscErrorCode fs_tokenizer_create_from_dir(const char *dir, struct fs_tokenizer **tok);
-/* a bundled tokenizer by name ("gpt2", "aquila"): $FLAGSCALE_DATADIR/tokenizers/<name> when that variable is set,
+/* a bundled tokenizer by name ("gpt2", "aquila"): $FLAGSCALE_DATA_DIR/tokenizers/<name> when that variable is set,
  * else the installed $(pkgdatadir)/tokenizers/<name>; a name with a '/' is taken as a directory */
 PetscErrorCode fs_tokenizer_create_named(const char *name, struct fs_tokenizer **tok);
 PetscErrorCode fs_tokenizer_destroy(struct fs_tokenizer **tok); /* accepts NULL, sets *tok = NULL */

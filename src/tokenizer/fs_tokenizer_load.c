@@ -403,7 +403,7 @@ PetscErrorCode fs_tokenizer_create_from_dir(const char *dir, struct fs_tokenizer
 PetscErrorCode fs_tokenizer_create_named(const char *name, struct fs_tokenizer **tok)
 {
   char dir[FILENAME_MAX];
-  const char *base = getenv("FLAGSCALE_DATADIR");
+  const char *base = getenv("FLAGSCALE_DATA_DIR");
 
   PetscFunctionBegin;
   FSCheck(name && *name, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "fs_tokenizer_create_named needs a name or directory");

@@ -178,9 +178,9 @@ int main(int argc, char **argv)
   snprintf(srcdir, sizeof srcdir, "%s", top ? top : "..");
   PetscPushErrorHandler(PetscReturnErrorHandler, NULL); /* the failures below are expected: no tracebacks */
 
-  /* GPT-2 by name through FLAGSCALE_DATADIR, Aquila by directory */
+  /* GPT-2 by name through FLAGSCALE_DATA_DIR, Aquila by directory */
   snprintf(env, sizeof env, "%s/share/flagscale", srcdir);
-  setenv("FLAGSCALE_DATADIR", env, 1);
+  setenv("FLAGSCALE_DATA_DIR", env, 1);
   FS_EXPECT_OK(fs_tokenizer_create_named("gpt2", &gpt2));
   snprintf(dir, sizeof dir, "%s/share/flagscale/tokenizers/aquila", srcdir);
   FS_EXPECT_OK(fs_tokenizer_create_named(dir, &aquila));
