@@ -4,7 +4,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
-"$top/batch/local/setup.sh" "$build" || { echo "0 passed, 1 failed (build)"; exit 1; }
+FS_TEST_DEPS=1 "$top/batch/local/setup.sh" "$build" || { echo "0 passed, 1 failed (build)"; exit 1; }
 cd "$build"
 make -j"$(nproc)" check
 rc=$?

@@ -1,16 +1,22 @@
 #!/bin/bash
 # batch/local/setup.sh [BUILD_DIR] -- installs what the build needs (Debian/Ubuntu, as root or with sudo),
 # then configures and builds out of tree in BUILD_DIR (default: build).  Safe to run again.
-# Environment: FS_CONFIGURE_FLAGS (extra configure flags), FS_SKIP_APT=1 (dependencies already there).
+# Environment: FS_CONFIGURE_FLAGS (extra configure flags), FS_SKIP_APT=1 (dependencies already there),
+# FS_TEST_DEPS=1 (also what the reference tests use: PyTorch from Debian, numpy/tokenizers/tensorboard/h5py
+# from PyPI; tests/run.sh sets it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
 pkgs="build-essential autoconf automake libtool pkg-config xz-utils
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libpetsc-real-dev
   libmicrohttpd-dev libjansson-dev libpcre2-dev libopenblas-dev"
+[ "${FS_TEST_DEPS:-0}" = 1 ] && pkgs="$pkgs python3-torch python3-numpy"
 if [ "${FS_SKIP_APT:-0}" != 1 ]; then
-  missing=$(dpkg-query -W -f='${Package} ${Status}\n' $pkgs 2>/dev/null | grep -vc 'install ok installed' || true)
-  if [ "$missing" != 0 ] || [ "$(dpkg-query -W $pkgs 2>&1 | grep -c 'no packages found')" != 0 ]; then
+  need_apt=0
+  for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_apt=1
+  done
+  if [ $need_apt = 1 ]; then
     sudo=; [ "$(id -u)" = 0 ] || sudo=sudo
     echo "== installing build dependencies with apt-get"
     $sudo apt-get update -qq
@@ -19,11 +25,14 @@ if [ "${FS_SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 # Python modules for the reference tests (optional: those tests skip without them)
-if command -v python3 >/dev/null && ! python3 -c 'import numpy, tokenizers' 2>/dev/null; then
-  echo "== installing numpy and tokenizers for the reference tests (pip)"
-  python3 -m pip install -q numpy tokenizers 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages numpy tokenizers 2>/dev/null \
-    || echo "pip could not install numpy/tokenizers: the reference tests will be skipped"
+mods="numpy tokenizers tensorboard h5py"
+if [ "${FS_TEST_DEPS:-0}" = 1 ] && command -v python3 >/dev/null \
+   && ! python3 -c 'import numpy, tokenizers, tensorboard, h5py' 2>/dev/null; then
+  echo "== installing $mods for the reference tests (pip)"
+  # shellcheck disable=SC2086
+  python3 -m pip install -q $mods 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages $mods 2>/dev/null \
+    || echo "pip could not install $mods: the reference tests that need them will be skipped"
 fi
 cd "$top"
 [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi
