@@ -1,6 +1,6 @@
-/* fs_ops_cpu_dense.c -- fast matmul (OpenBLAS sgemm/sgemv) and embeddings (OpenMP).  Gradients that many rows add
- * into (dwte, dwpe) are split by column across threads, so there are no races and the sums are deterministic. */
-#include <cblas.h>
+/* fs_ops_cpu_dense.c -- fast matmul (OpenBLAS sgemm split among the OpenMP threads by fs_sgemm) and embeddings
+ * (OpenMP).  Gradients that many rows add into (dwte, dwpe, dbias) are split by column across threads, so there are
+ * no races and the sums are deterministic. */
 #include <stdlib.h>
 #include <string.h>
 #include "fs_ops_cpu_impl.h"
@@ -11,15 +11,16 @@
 void fs_matmul_forward_cpu(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
                            int OC)
 {
-  /* No OpenMP region here on purpose: OpenMP threads that spin after a region steal the cores from OpenBLAS's own
-   * threads (pthread build), which made small matmuls 20x slower.  The bias goes in through beta = 1. */
-  if (bias)
+  /* the bias goes in through beta = 1; fs_sgemm splits the product among the OpenMP threads (OpenBLAS itself
+   * runs single-threaded: one thread pool, see fs_ops_cpu_init) */
+  if (bias) {
+#pragma omp parallel for schedule(static) if (N * OC > 65536)
     for (int64_t n = 0; n < N; n++) memcpy(out + n * OC, bias, (size_t)OC * sizeof(float));
+  }
   for (int64_t n0 = 0; n0 < N; n0 += FS_ROWS_PER_GEMM) {
     int rows = (int)(N - n0 < FS_ROWS_PER_GEMM ? N - n0 : FS_ROWS_PER_GEMM);
     /* out (rows,OC) = inp (rows,C) @ weight (OC,C)^T (+ out holding the bias) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, OC, C, 1.0f, inp + n0 * C, C, weight, C,
-                bias ? 1.0f : 0.0f, out + n0 * OC, OC);
+    fs_sgemm(0, 1, rows, OC, C, 1.0f, inp + n0 * C, C, weight, C, bias ? 1.0f : 0.0f, out + n0 * OC, OC);
   }
 }
 
@@ -29,16 +30,21 @@ void fs_matmul_backward_cpu(float *dinp, float *dweight, float *dbias, const flo
   for (int64_t n0 = 0; n0 < N; n0 += FS_ROWS_PER_GEMM) {
     int rows = (int)(N - n0 < FS_ROWS_PER_GEMM ? N - n0 : FS_ROWS_PER_GEMM);
     if (dinp) /* dinp (rows,C) = dout (rows,OC) @ weight (OC,C) */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, C, OC, 1.0f, dout + n0 * OC, OC, weight, C,
-                  0.0f, dinp + n0 * C, C);
+      fs_sgemm(0, 0, rows, C, OC, 1.0f, dout + n0 * OC, OC, weight, C, 0.0f, dinp + n0 * C, C);
     if (dweight) /* dweight (OC,C) += dout^T (OC,rows) @ inp (rows,C) */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, rows, 1.0f, dout + n0 * OC, OC, inp + n0 * C, C,
-                  1.0f, dweight, C);
-    if (dbias) { /* dbias (OC) += dout^T (OC,rows) @ ones (rows), by sgemv: no OpenMP region (see above) */
-      float *ones = fs_ops_scratch((size_t)rows * sizeof(float), "matmul bias gradient");
-      for (int i = 0; i < rows; i++) ones[i] = 1.0f;
-      cblas_sgemv(CblasRowMajor, CblasTrans, rows, OC, 1.0f, dout + n0 * OC, OC, ones, 1, 1.0f, dbias, 1);
-      free(ones);
+      fs_sgemm(1, 0, OC, C, rows, 1.0f, dout + n0 * OC, OC, inp + n0 * C, C, 1.0f, dweight, C);
+  }
+  if (dbias) { /* dbias (OC) += column sums of dout: each thread owns a slice of columns (race-free) */
+    enum { CB = 64 };
+#pragma omp parallel for schedule(static) if (N * OC > 65536)
+    for (int c0 = 0; c0 < OC; c0 += CB) {
+      int c1 = c0 + CB < OC ? c0 + CB : OC;
+      float acc[CB] = {0};
+      for (int64_t n = 0; n < N; n++) {
+        const float *d = dout + n * OC;
+        for (int c = c0; c < c1; c++) acc[c - c0] += d[c];
+      }
+      for (int c = c0; c < c1; c++) dbias[c] += acc[c - c0];
     }
   }
 }

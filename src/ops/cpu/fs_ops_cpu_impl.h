@@ -99,5 +99,48 @@ void fs_rope_cos_sin(float *c, float *s, int64_t pos, int i, int D, float base);
 /* The op table's functions return void (they are called in the hot loop), so a failed scratch allocation cannot
  * be propagated: it prints what failed and how much was asked, then aborts. */
 void *fs_ops_scratch(size_t n_bytes, const char *what);
+/* Once per process, thread-safe, called by the fast ops themselves: makes OpenBLAS single-threaded so that OpenMP's
+ * threads are the only pool (OpenBLAS's pthreads and spinning OpenMP threads starved each other). */
+void fs_ops_cpu_init(void);
+/* OpenMP threads a fast op may use here: 1 inside a parallel region, else omp_get_max_threads() */
+int fs_ops_cpu_threads(void);
+/* Row-major C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C, op = transpose when trans* is nonzero.  Large
+ * products are split among the OpenMP threads by rows or columns of C (single-threaded sgemm each); inside a
+ * parallel region, or for small products, it runs on the calling thread. */
+void fs_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc);
+
+/* Hot loops are compiled for AVX-512, AVX2 and plain x86-64 and the best one is picked at load time (GCC function
+ * multiversioning), so a portable -O2 build still uses the wide vector units where present. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FS_NO_CLONES)
+#define FS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FS_CLONES
+#endif
+
+/* exp(x) in float without a libm call, so that loops using it vectorize (#pragma omp simd): Cody-Waite reduction
+ * x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for exp(r) (about 1 ulp); the result is built as
+ * p * 2^n in two halves so that n = 128 (x near 88.7) does not overflow the exponent field early.  x < -87.3
+ * (including -inf) gives 0, x > 88.7 gives inf, NaN gives NaN. */
+static inline float fs_expf(float x)
+{
+  const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
+  float xc = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  float n = (xc * log2e + 12582912.0f) - 12582912.0f; /* round to nearest by the 1.5 * 2^23 trick */
+  float r = xc - n * ln2_hi - n * ln2_lo;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int ni = (int)n, h = ni / 2;
+  union { int i; float f; } s1 = {.i = (h + 127) << 23}, s2 = {.i = (ni - h + 127) << 23};
+  float y = p * s1.f * s2.f;
+  y = x < -87.3f ? 0.0f : y;
+  y = x > 88.7f ? __builtin_inff() : y;
+  return x != x ? x : y;
+}
 
 #endif

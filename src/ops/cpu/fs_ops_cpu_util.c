@@ -1,10 +1,76 @@
 /* fs_ops_cpu_util.c -- helpers shared by the reference and the fast CPU ops: the float32 rotary angle of HF
- * LLaMA and scratch allocation for void ops. */
+ * LLaMA, scratch allocation for void ops, the one-time thread setup and the OpenMP-partitioned sgemm. */
+#include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <mpi.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "fs_ops_cpu_impl.h"
+
+static pthread_once_t cpu_init_once = PTHREAD_ONCE_INIT;
+
+static void cpu_init_body(void)
+{
+  /* One thread pool only: OpenBLAS's own pthreads and libgomp's threads (which spin after each parallel region)
+   * fought for the cores and made small sgemms 20x slower.  OpenBLAS runs single-threaded inside our OpenMP
+   * regions; fs_sgemm splits the big products among the OpenMP threads. */
+  openblas_set_num_threads(1);
+}
+
+void fs_ops_cpu_init(void) { pthread_once(&cpu_init_once, cpu_init_body); }
+
+int fs_ops_cpu_threads(void)
+{
+#ifdef _OPENMP
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/* Below this many multiply-adds a product runs on the calling thread: a parallel region costs a few microseconds. */
+#define FS_GEMM_PAR_MIN ((double)(1 << 18))
+
+void fs_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc)
+{
+  fs_ops_cpu_init();
+  const enum CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans, tb = transB ? CblasTrans : CblasNoTrans;
+  int nt = fs_ops_cpu_threads();
+  if (M <= 0 || N <= 0) return;
+  if (nt <= 1 || (double)M * N * K < FS_GEMM_PAR_MIN) {
+    cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  /* Split the longer side of C into nt slices (multiples of 16 so the kernel's register tiles stay whole); every
+   * element keeps its full K sum, so the result does not depend on the thread count. */
+  const int split_m = M >= N;
+  const int len = split_m ? M : N;
+  int piece = (len + nt - 1) / nt;
+  piece = (piece + 15) / 16 * 16;
+#pragma omp parallel num_threads(nt)
+  {
+#ifdef _OPENMP
+    int t = omp_get_thread_num();
+#else
+    int t = 0;
+#endif
+    int s0 = t * piece, s1 = s0 + piece < len ? s0 + piece : len;
+    if (s0 < s1) {
+      if (split_m) { /* rows s0..s1 of C: rows of A (columns when A is transposed) */
+        const float *a = transA ? A + s0 : A + (int64_t)s0 * lda;
+        cblas_sgemm(CblasRowMajor, ta, tb, s1 - s0, N, K, alpha, a, lda, B, ldb, beta, C + (int64_t)s0 * ldc, ldc);
+      } else { /* columns s0..s1 of C: columns of B (rows when B is transposed) */
+        const float *b = transB ? B + (int64_t)s0 * ldb : B + s0;
+        cblas_sgemm(CblasRowMajor, ta, tb, M, s1 - s0, K, alpha, A, lda, b, ldb, beta, C + s0, ldc);
+      }
+    }
+  }
+}
 
 void fs_rope_cos_sin(float *c, float *s, int64_t pos, int i, int D, float base)
 {
