@@ -7,3 +7,5 @@ EXTRA_DIST += tests/mpi/pretrain_common.sh tests/mpi/compare_metrics.py tests/re
 	tests/mpi/test_pretrain_tensorboard.sh
 TESTS += tests/unit/test_configs.sh
 EXTRA_DIST += tests/unit/test_configs.sh
+TESTS += tests/unit/test_doc_options.sh
+EXTRA_DIST += tests/unit/test_doc_options.sh doc/gen-options.sh
