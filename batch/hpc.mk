@@ -1,0 +1,1 @@
+# batch: Slurm/PBS templates, modulefile, man pages

@@ -1,0 +1,1 @@
+# src/ckpt: Hugging Face safetensors and GGUF (fs_safetensors.h, fs_gguf.h)
