@@ -195,10 +195,19 @@ PetscErrorCode fs_trainer_evaluate(struct fs_trainer *t, struct fs_sample_source
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* a JSON number, or null when not finite (JSON has no NaN/Inf) */
+static const char *jnum(char *buf, double x)
+{
+  if (isfinite(x)) snprintf(buf, 32, "%.9g", x);
+  else snprintf(buf, 32, "null");
+  return buf;
+}
+
 static PetscErrorCode report(struct fs_trainer *t, double ms_per_iter, int64_t gbs)
 {
   const double tokens_s = (double)gbs * t->model->cfg.seq_length / (ms_per_iter * 1e-3);
   const double tflops = tokens_s * t->flops_per_token / t->dp_size / 1e12;
+  char b1[32], b2[32];
 
   PetscFunctionBegin;
   fs_log_info(" iteration %8lld/%8lld | consumed samples: %10lld | elapsed time per iteration (ms): %.1f | learning rate: "
@@ -209,11 +218,11 @@ static PetscErrorCode report(struct fs_trainer *t, double ms_per_iter, int64_t g
               t->last_grad_norm, (long long)t->skipped_iters, (long long)t->nan_iters, tokens_s, tflops);
   if (t->metrics) {
     fprintf(t->metrics,
-            "{\"iteration\": %lld, \"consumed_samples\": %lld, \"lr\": %.9g, \"global_batch_size\": %lld, \"loss\": %.9g, "
-            "\"grad_norm\": %.9g, \"skipped_iterations\": %lld, \"nan_iterations\": %lld, \"ms_per_iteration\": %.3f, "
+            "{\"iteration\": %lld, \"consumed_samples\": %lld, \"lr\": %.9g, \"global_batch_size\": %lld, \"loss\": %s, "
+            "\"grad_norm\": %s, \"skipped_iterations\": %lld, \"nan_iterations\": %lld, \"ms_per_iteration\": %.3f, "
             "\"tokens_per_s\": %.1f, \"tflops_per_rank\": %.5f}\n",
-            (long long)t->iteration, (long long)t->consumed_train_samples, t->last_lr, (long long)gbs, t->last_loss,
-            t->last_grad_norm, (long long)t->skipped_iters, (long long)t->nan_iters, ms_per_iter, tokens_s, tflops);
+            (long long)t->iteration, (long long)t->consumed_train_samples, t->last_lr, (long long)gbs,
+            jnum(b1, t->last_loss), jnum(b2, t->last_grad_norm), (long long)t->skipped_iters, (long long)t->nan_iters, ms_per_iter, tokens_s, tflops);
     fflush(t->metrics);
   }
   if (t->tb) {
@@ -237,7 +246,8 @@ static PetscErrorCode validate(struct fs_trainer *t, struct fs_sample_source *va
   fs_log_info(" validation loss at iteration %lld | lm loss value: %.6E | lm loss PPL: %.6E", (long long)t->iteration,
               loss, exp(fmin(loss, 700.0)));
   if (t->metrics) {
-    fprintf(t->metrics, "{\"iteration\": %lld, \"valid_loss\": %.9g}\n", (long long)t->iteration, loss);
+    char b[32];
+    fprintf(t->metrics, "{\"iteration\": %lld, \"valid_loss\": %s}\n", (long long)t->iteration, jnum(b, loss));
     fflush(t->metrics);
   }
   if (t->tb) {
