@@ -34,6 +34,13 @@ if [ "${FS_TEST_DEPS:-0}" = 1 ] && command -v python3 >/dev/null \
     || python3 -m pip install -q --break-system-packages $mods 2>/dev/null \
     || echo "pip could not install $mods: the reference tests that need them will be skipped"
 fi
+# Hugging Face transformers for the model parity tests, beside Debian's PyTorch 1.13 (4.40 is the last line that
+# supports it); optional: those comparisons are skipped without it
+if [ "${FS_TEST_DEPS:-0}" = 1 ] && [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import transformers' 2>/dev/null; then
+  echo "== installing transformers for the model parity tests (pip, system python)"
+  /usr/bin/python3 -m pip install -q --break-system-packages "transformers==4.40.2" 2>/dev/null \
+    || echo "pip could not install transformers: the Hugging Face comparisons will be skipped"
+fi
 cd "$top"
 [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi
 mkdir -p "$build"

@@ -139,5 +139,50 @@ if e > 1e-5:
     fails.append("adamw losses")
 if losses[-1] >= losses[0]:
     fails.append("loss did not decrease (the test would be vacuous)")
+
+
+def check_transformers():
+    """the same weights in Hugging Face's LlamaForCausalLM (LLaMA structure only): logits, loss, gradients"""
+    if meta["layernorm"] or meta["learned_pos"] or not meta["swiglu"]:
+        return
+    try:
+        from transformers import LlamaConfig, LlamaForCausalLM
+    except ImportError as e:
+        print(f"transformers not importable ({e}): HF comparison skipped")
+        return
+    cfg = LlamaConfig(vocab_size=V, hidden_size=C, intermediate_size=meta["ffn"], num_hidden_layers=meta["num_layers"],
+                      num_attention_heads=NH, num_key_value_heads=NKV, max_position_embeddings=meta["max_pos"],
+                      rms_norm_eps=eps, rope_theta=meta["rope_base"], tie_word_embeddings=meta["tied"],
+                      attention_bias=False, hidden_act="silu")
+    try:
+        model = LlamaForCausalLM(cfg).float()
+    except Exception as e:  # pragma: no cover
+        print(f"transformers could not build the model ({e}): HF comparison skipped")
+        return
+    P = tensors()
+    missing, unexpected = model.load_state_dict({k: v.detach() for k, v in P.items()}, strict=False)
+    missing = [m for m in missing if not (meta["tied"] and m == "lm_head.weight") and "rotary" not in m]
+    if missing or unexpected:
+        fails.append(f"HF state dict mismatch: missing {missing} unexpected {unexpected}")
+        return
+    out = model(input_ids=tokens, labels=None)
+    hf_logits = out.logits
+    hf_loss = F.cross_entropy(hf_logits.view(-1, V), targets.view(-1), ignore_index=-1)
+    hf_loss.backward()
+    e1 = rel(logits_c, hf_logits.detach().numpy().ravel())
+    e2 = abs(meta["losses"][0] - hf_loss.item()) / abs(hf_loss.item())
+    worst = 0.0
+    named = dict(model.named_parameters())
+    for p in meta["params"]:
+        g = named[p["name"]].grad if p["name"] in named else None
+        if g is None or np.linalg.norm(g.numpy()) < 1e-6:
+            continue
+        worst = max(worst, rel(grads_c[p["offset"]:p["offset"] + g.numel()], g.numpy().ravel()))
+    print(f"transformers LlamaForCausalLM: logits rel err {e1:.2e}, loss rel err {e2:.2e}, worst gradient {worst:.2e}")
+    if e1 > 1e-5 or e2 > 1e-5 or worst > 2e-5:
+        fails.append("transformers parity")
+
+
+check_transformers()
 print("FAIL: " + ", ".join(fails) if fails else "ok")
 sys.exit(1 if fails else 0)
