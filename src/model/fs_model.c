@@ -1,5 +1,7 @@
 /* fs_model.c -- allocation, initialization and the layer sequence (forward as a flat list of op calls, backward
- * as the same list in reverse) */
+ * as the same list in reverse).
+ * The output layer uses only the true vocabulary rows: Megatron's padding rows (which depend on the tensor-parallel
+ * size) never enter the softmax, so losses and checkpoints do not depend on the layout. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +154,7 @@ static PetscErrorCode forward_body(struct fs_model *m, const int32_t *tokens, in
   const struct fs_ops *o = m->ops;
   const int64_t N = (int64_t)B * T, C = c->hidden_size, F = c->ffn_hidden_size;
   const int NH = c->num_attention_heads, NKV = c->num_query_groups, D = c->head_dim;
-  const int Q = NH * D, KV = NKV * D, V = c->padded_vocab_size;
+  const int Q = NH * D, KV = NKV * D, V = c->vocab_size;
   const int rope = c->position_embedding_type == FS_POS_ROPE;
 
   PetscFunctionBegin;
@@ -236,7 +238,7 @@ PetscErrorCode fs_model_forward_loss(struct fs_model *m, const int32_t *tokens, 
   PetscCall(make_row_weight(targets, row_weight, N, &rw_own, n_tokens));
   const float *rw = row_weight ? row_weight : rw_own;
   m->ops->lmhead_xent(m->losses, NULL, NULL, m->lnf, output_weight(m), targets, rw, N, m->cfg.hidden_size,
-                      m->cfg.padded_vocab_size);
+                      m->cfg.vocab_size);
   *loss = weighted_loss(m->losses, targets, rw, N);
   free(rw_own);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -261,8 +263,7 @@ PetscErrorCode fs_model_forward_backward(struct fs_model *m, const int32_t *toke
   float *dx = m->scratch, *dtmp = dx + N * C, *dln = dtmp + N * C, *dq = dln + N * C, *datt = dq + N * Q;
   float *dk = datt + N * Q, *dv = dk + N * KV, *dgate = dv + N * KV, *dup = dgate + N * F, *dh = dup + N * F;
   /* output layer + cross-entropy, fused: its backward runs here, dln = dL/dlnf */
-  o->lmhead_xent(m->losses, dln, output_grad(m), m->lnf, output_weight(m), targets, rw, N, (int)C,
-                 c->padded_vocab_size);
+  o->lmhead_xent(m->losses, dln, output_grad(m), m->lnf, output_weight(m), targets, rw, N, (int)C, c->vocab_size);
   *loss = weighted_loss(m->losses, targets, rw, N);
   free(rw_own);
   norm_backward(m, dx, G(FS_P_FINAL_NORM_W, -1), G(FS_P_FINAL_NORM_B, -1), dln, m->xs + c->num_layers * N * C,
@@ -306,7 +307,6 @@ PetscErrorCode fs_model_logits(struct fs_model *m, const int32_t *tokens, int B,
 {
   PetscFunctionBegin;
   PetscCall(forward_body(m, tokens, B, T));
-  m->ops->lmhead_logits(logits, m->lnf, output_weight(m), (int64_t)B * T, m->cfg.hidden_size,
-                        m->cfg.padded_vocab_size);
+  m->ops->lmhead_logits(logits, m->lnf, output_weight(m), (int64_t)B * T, m->cfg.hidden_size, m->cfg.vocab_size);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

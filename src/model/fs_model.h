@@ -54,7 +54,7 @@ PetscErrorCode fs_model_forward_backward(struct fs_model *m, const int32_t *toke
 /* Evaluation: the same L without gradients */
 PetscErrorCode fs_model_forward_loss(struct fs_model *m, const int32_t *tokens, const int32_t *targets,
                                      const float *row_weight, int B, int T, double *loss, int64_t *n_tokens);
-/* logits (B*T, padded vocab) for inference and tests */
+/* logits (B*T, vocab_size): the true vocabulary, padding rows excluded */
 PetscErrorCode fs_model_logits(struct fs_model *m, const int32_t *tokens, int B, int T, float *logits);
 
 #endif

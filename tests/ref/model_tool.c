@@ -2,7 +2,7 @@
  * the model options, initializes it from -seed, draws a batch (some targets masked), and writes to -out DIR:
  *   meta.json     configuration, parameter table (name, shape, offset), tokens, targets, losses of each step
  *   params0.bin   initial parameters (flat fp32, table layout)   grads0.bin  gradients of step 1
- *   logits0.bin   (B*T, padded vocab) logits of the initial model
+ *   logits0.bin   (B*T, vocab) logits of the initial model (padding rows of the vocabulary excluded)
  * then runs -steps AdamW steps at constant -lr (no clipping) and records each step's loss. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -58,7 +58,7 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
   PetscCall(fs_model_init_params(m, (uint64_t)seed));
   PetscCall(fs_adamw_create(m, 0.9, 0.95, 1e-8, wd, &opt));
 
-  int64_t N = B * T, V = cfg.padded_vocab_size;
+  int64_t N = B * T, V = cfg.vocab_size;
   int32_t *tokens, *targets;
   float *logits;
   FSMalloc(N * sizeof(int32_t), &tokens);

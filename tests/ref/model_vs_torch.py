@@ -21,7 +21,7 @@ flat = np.fromfile(f"{d}/params0.bin", dtype=np.float32)
 grads_c = np.fromfile(f"{d}/grads0.bin", dtype=np.float32)
 logits_c = np.fromfile(f"{d}/logits0.bin", dtype=np.float32)
 B, T, C = meta["B"], meta["T"], meta["hidden_size"]
-NH, NKV, V = meta["heads"], meta["kv_heads"], meta["padded_vocab"]
+NH, NKV, V = meta["heads"], meta["kv_heads"], meta["vocab"]  # padding rows never enter the softmax
 D = C // NH
 eps = meta["eps"]
 
@@ -81,7 +81,7 @@ def forward(P, tokens):
         x = x + lin(a, P, pre + "mlp.down_proj")
     x = norm(x, P["model.norm.weight"], P.get("model.norm.bias"))
     w = P["model.embed_tokens.weight"] if meta["tied"] else P["lm_head.weight"]
-    return x @ w.t()
+    return x @ w[:V].t()
 
 
 def rel(a, b):
@@ -150,7 +150,7 @@ def check_transformers():
     except ImportError as e:
         print(f"transformers not importable ({e}): HF comparison skipped")
         return
-    cfg = LlamaConfig(vocab_size=V, hidden_size=C, intermediate_size=meta["ffn"], num_hidden_layers=meta["num_layers"],
+    cfg = LlamaConfig(vocab_size=meta["padded_vocab"], hidden_size=C, intermediate_size=meta["ffn"], num_hidden_layers=meta["num_layers"],
                       num_attention_heads=NH, num_key_value_heads=NKV, max_position_embeddings=meta["max_pos"],
                       rms_norm_eps=eps, rope_theta=meta["rope_base"], tie_word_embeddings=meta["tied"],
                       attention_bias=False, hidden_act="silu")
@@ -166,7 +166,7 @@ def check_transformers():
         fails.append(f"HF state dict mismatch: missing {missing} unexpected {unexpected}")
         return
     out = model(input_ids=tokens, labels=None)
-    hf_logits = out.logits
+    hf_logits = out.logits[..., :V]
     hf_loss = F.cross_entropy(hf_logits.view(-1, V), targets.view(-1), ignore_index=-1)
     hf_loss.backward()
     e1 = rel(logits_c, hf_logits.detach().numpy().ravel())
