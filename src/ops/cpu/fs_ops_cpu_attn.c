@@ -1,85 +1,87 @@
-/* fs_ops_cpu_attn.c -- fast causal GQA attention, tiled flash-style (OpenMP).
+/* fs_ops_cpu_attn.c -- fast causal GQA attention on sgemm tiles (OpenMP over heads, single-threaded OpenBLAS inside).
  *
- * Forward: one task per (batch, query head, block of FS_ATT_BQ queries); it streams key/value blocks of FS_ATT_BK
- * keys up to the diagonal (blocks above it are never touched), keeping per query row the running max m, the running
- * sum l of exp(s - m) and the unnormalized output; lse = m + log(l).  Per-thread scratch is O(BQ * D).
+ * Forward: one task per (batch, query head); per block of FS_ATT_BQ queries [q0,q1) it forms the scores of the
+ * block against keys [0,q1) only (the causal limit; no key past the block's last query is touched):
+ *   S (BQ, q1) = scale * Q_blk @ K^T      (sgemm)
+ *   P = exp(S - rowmax) on j <= i, 0 above the diagonal; l = rowsum(P); lse = rowmax + log(l)
+ *   O_blk = (P @ V) / l                    (sgemm)
+ * Scratch is BQ x T per thread: no T x T matrix is held.
  *
- * Backward recomputes P = exp(s - lse) per tile and never holds a T x T matrix.  With Di = dout_i . out_i and
- * dS = P * (dout . v - Di):  dq_i = scale * sum_j dS_ij k_j,  dk_j = scale * sum_i dS_ij q_i,  dv_j = sum_i P_ij dout_i.
- * Two race-free passes: one task per (batch, query head, query block) owns its dq rows; one task per (batch,
- * kv head, key block) owns its dk/dv rows and loops over the query heads of its group.  No atomics, and the result
- * does not depend on the thread count. */
+ * Backward: one task per (batch, kv head); it owns the dk/dv rows of that kv head, so there are no races and no
+ * atomics, and the sums run in a fixed order (the result does not depend on the thread count).  For every query
+ * head of the group and every query block, with Di = rowsum(dO * O):
+ *   P = exp(scale * Q_blk K^T - lse) (recomputed, causal), dP = dO_blk @ V^T, dS = P * (dP - Di)
+ *   dQ_blk = scale * dS @ K,  dK += scale * dS^T @ Q_blk,  dV += P^T @ dO_blk      (sgemm each) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fs_ops_cpu_impl.h"
 
-enum { FS_ATT_BQ = 64, FS_ATT_BK = 64 };
-_Static_assert(FS_ATT_BQ <= 2 * FS_ATT_BK, "the backward scratch (2 * BK rows) also holds the dq rows of a query block");
+enum { FS_ATT_BQ = 64 };
 
-static inline float dotf(const float *a, const float *b, int D)
+/* scores s (nq, ld) of queries q0.. against keys 0..: softmax of each row over j <= q0 + i in place (0 above);
+ * returns lse per row */
+FS_CLONES static void att_softmax_rows(float *s, float *lse, int nq, int ld, int q0)
 {
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int d = 0; d < D; d++) s += a[d] * b[d];
-  return s;
+  for (int i = 0; i < nq; i++) {
+    float *r = s + (int64_t)i * ld, mx = -INFINITY, sum = 0;
+    int nk = q0 + i + 1;
+#pragma omp simd reduction(max : mx)
+    for (int j = 0; j < nk; j++) mx = r[j] > mx ? r[j] : mx;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < nk; j++) {
+      r[j] = fs_expf(r[j] - mx);
+      sum += r[j];
+    }
+    float inv = 1.0f / sum;
+#pragma omp simd
+    for (int j = 0; j < nk; j++) r[j] *= inv;
+    for (int j = nk; j < ld; j++) r[j] = 0;
+    lse[i] = mx + logf(sum);
+  }
 }
 
-static inline void axpyf(float *y, float a, const float *x, int D)
+/* p = exp(s - lse_i) (causal, 0 above the diagonal); ds = p * (dp - Di_i); rows of width ld */
+FS_CLONES static void att_dscores(float *s, float *dp, const float *lse, const float *Di, int nq, int ld, int q0)
 {
+  for (int i = 0; i < nq; i++) {
+    float *p = s + (int64_t)i * ld, *d = dp + (int64_t)i * ld, L = lse[i], Dv = Di[i];
+    int nk = q0 + i + 1;
 #pragma omp simd
-  for (int d = 0; d < D; d++) y[d] += a * x[d];
+    for (int j = 0; j < nk; j++) {
+      float e = fs_expf(p[j] - L);
+      p[j] = e;
+      d[j] = e * (d[j] - Dv);
+    }
+    for (int j = nk; j < ld; j++) p[j] = 0, d[j] = 0;
+  }
 }
 
 void fs_attention_forward_cpu(float *out, float *lse, const float *q, const float *k, const float *v, int B, int T,
                               int NH, int NKV, int D)
 {
   const float scale = (float)(1.0 / sqrt((double)D));
-  const int group = NH / NKV, nqb = (T + FS_ATT_BQ - 1) / FS_ATT_BQ;
-  const int64_t qs = (int64_t)NH * D, ks = (int64_t)NKV * D; /* row strides of q/out and of k/v */
-  const int64_t ntask = (int64_t)B * NH * nqb;
+  const int group = NH / NKV, qs = NH * D, ks = NKV * D; /* row strides of q/out and of k/v */
+  fs_ops_cpu_init();
 #pragma omp parallel
   {
-    float *acc = fs_ops_scratch((size_t)FS_ATT_BQ * D * sizeof(float), "attention forward tile");
-    float m[FS_ATT_BQ], l[FS_ATT_BQ], s[FS_ATT_BK];
+    float *s = fs_ops_scratch((size_t)FS_ATT_BQ * T * sizeof(float), "attention forward scores");
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < ntask; task++) {
-      /* the largest query blocks (most keys) first: better balance at the end of the loop */
-      int qb = nqb - 1 - (int)(task % nqb), h = (int)(task / nqb % NH), b = (int)(task / nqb / NH), kvh = h / group;
-      int q0 = qb * FS_ATT_BQ, q1 = q0 + FS_ATT_BQ < T ? q0 + FS_ATT_BQ : T;
-      const float *qbase = q + (int64_t)b * T * qs + (int64_t)h * D;
-      const float *kbase = k + (int64_t)b * T * ks + (int64_t)kvh * D, *vbase = v + (int64_t)b * T * ks + (int64_t)kvh * D;
-      memset(acc, 0, (size_t)(q1 - q0) * D * sizeof(float));
-      for (int i = 0; i < q1 - q0; i++) m[i] = -INFINITY, l[i] = 0;
-      for (int k0 = 0; k0 < q1; k0 += FS_ATT_BK) { /* causal: key blocks past the last query are skipped */
-        int k1 = k0 + FS_ATT_BK < q1 ? k0 + FS_ATT_BK : q1;
-        for (int i = 0; i < q1 - q0; i++) {
-          int qi = q0 + i, jend = k1 < qi + 1 ? k1 : qi + 1;
-          if (jend <= k0) continue; /* this row sees none of the block */
-          const float *qrow = qbase + (int64_t)qi * qs;
-          float mx = m[i];
-          for (int j = k0; j < jend; j++) {
-            s[j - k0] = dotf(qrow, kbase + (int64_t)j * ks, D) * scale;
-            if (s[j - k0] > mx) mx = s[j - k0];
-          }
-          float corr = expf(m[i] - mx), sum = 0, *a = acc + (int64_t)i * D; /* exp(-inf) = 0 on the first block */
-          for (int d = 0; d < D; d++) a[d] *= corr;
-          for (int j = k0; j < jend; j++) {
-            float p = expf(s[j - k0] - mx);
-            sum += p;
-            axpyf(a, p, vbase + (int64_t)j * ks, D);
-          }
-          l[i] = l[i] * corr + sum;
-          m[i] = mx;
-        }
-      }
-      for (int i = 0; i < q1 - q0; i++) {
-        float inv = 1.0f / l[i], *o = out + ((int64_t)b * T + q0 + i) * qs + (int64_t)h * D;
-        for (int d = 0; d < D; d++) o[d] = acc[(int64_t)i * D + d] * inv;
-        lse[((int64_t)b * NH + h) * T + q0 + i] = m[i] + logf(l[i]);
+    for (int task = 0; task < B * NH; task++) {
+      int b = task / NH, h = task % NH, kvh = h / group;
+      const float *qb = q + (int64_t)b * T * qs + (int64_t)h * D;
+      const float *kb = k + (int64_t)b * T * ks + (int64_t)kvh * D, *vb = v + (int64_t)b * T * ks + (int64_t)kvh * D;
+      float *ob = out + (int64_t)b * T * qs + (int64_t)h * D, *lb = lse + ((int64_t)b * NH + h) * T;
+      for (int q0 = 0; q0 < T; q0 += FS_ATT_BQ) {
+        int q1 = q0 + FS_ATT_BQ < T ? q0 + FS_ATT_BQ : T, nq = q1 - q0;
+        /* s (nq, q1) = scale * Q_blk (nq, D) @ K[0:q1]^T */
+        fs_sgemm(0, 1, nq, q1, D, scale, qb + (int64_t)q0 * qs, qs, kb, ks, 0.0f, s, q1);
+        att_softmax_rows(s, lb + q0, nq, q1, q0);
+        /* O_blk (nq, D) = P (nq, q1) @ V[0:q1] (q1, D) */
+        fs_sgemm(0, 0, nq, D, q1, 1.0f, s, q1, vb, ks, 0.0f, ob + (int64_t)q0 * qs, qs);
       }
     }
-    free(acc);
+    free(s);
   }
 }
 
@@ -88,80 +90,43 @@ void fs_attention_backward_cpu(float *dq, float *dk, float *dv, const float *dou
                                int D)
 {
   const float scale = (float)(1.0 / sqrt((double)D));
-  const int group = NH / NKV, nqb = (T + FS_ATT_BQ - 1) / FS_ATT_BQ, nkb = (T + FS_ATT_BK - 1) / FS_ATT_BK;
-  const int64_t qs = (int64_t)NH * D, ks = (int64_t)NKV * D;
-  /* Di (B,NH,T) = rowsum(dout * out): the softmax-backward correction, shared by both passes */
-  float *Di = fs_ops_scratch((size_t)B * NH * T * sizeof(float), "attention backward row sums");
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int b = 0; b < B; b++)
-    for (int t = 0; t < T; t++)
-      for (int h = 0; h < NH; h++) {
-        int64_t off = ((int64_t)b * T + t) * qs + (int64_t)h * D;
-        Di[((int64_t)b * NH + h) * T + t] = dotf(dout + off, out + off, D);
-      }
-
+  const int group = NH / NKV, qs = NH * D, ks = NKV * D;
+  fs_ops_cpu_init();
 #pragma omp parallel
   {
-    float *acc = fs_ops_scratch(2 * (size_t)FS_ATT_BK * D * sizeof(float), "attention backward tile");
-    /* pass 1: dq, one task per (b, h, query block) */
+    float *s = fs_ops_scratch((size_t)2 * FS_ATT_BQ * T * sizeof(float) + FS_ATT_BQ * sizeof(float),
+                              "attention backward scores");
+    float *dp = s + (int64_t)FS_ATT_BQ * T, *Di = dp + (int64_t)FS_ATT_BQ * T;
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < (int64_t)B * NH * nqb; task++) {
-      int qb = nqb - 1 - (int)(task % nqb), h = (int)(task / nqb % NH), b = (int)(task / nqb / NH), kvh = h / group;
-      int q0 = qb * FS_ATT_BQ, q1 = q0 + FS_ATT_BQ < T ? q0 + FS_ATT_BQ : T;
-      const float *kbase = k + (int64_t)b * T * ks + (int64_t)kvh * D, *vbase = v + (int64_t)b * T * ks + (int64_t)kvh * D;
-      const float *L = lse + ((int64_t)b * NH + h) * T, *Dr = Di + ((int64_t)b * NH + h) * T;
-      memset(acc, 0, (size_t)(q1 - q0) * D * sizeof(float));
-      for (int k0 = 0; k0 < q1; k0 += FS_ATT_BK) {
-        int k1 = k0 + FS_ATT_BK < q1 ? k0 + FS_ATT_BK : q1;
-        for (int i = 0; i < q1 - q0; i++) {
-          int qi = q0 + i, jend = k1 < qi + 1 ? k1 : qi + 1;
-          int64_t off = ((int64_t)b * T + qi) * qs + (int64_t)h * D;
-          const float *qrow = q + off, *dorow = dout + off;
-          float *a = acc + (int64_t)i * D;
-          for (int j = k0; j < jend; j++) {
-            float p = expf(dotf(qrow, kbase + (int64_t)j * ks, D) * scale - L[qi]);
-            float ds = p * (dotf(dorow, vbase + (int64_t)j * ks, D) - Dr[qi]);
-            axpyf(a, ds, kbase + (int64_t)j * ks, D);
-          }
-        }
+    for (int task = 0; task < B * NKV; task++) {
+      int b = task / NKV, kvh = task % NKV;
+      const float *kb = k + (int64_t)b * T * ks + (int64_t)kvh * D, *vb = v + (int64_t)b * T * ks + (int64_t)kvh * D;
+      float *dkb = dk + (int64_t)b * T * ks + (int64_t)kvh * D, *dvb = dv + (int64_t)b * T * ks + (int64_t)kvh * D;
+      for (int t = 0; t < T; t++) {
+        memset(dkb + (int64_t)t * ks, 0, (size_t)D * sizeof(float));
+        memset(dvb + (int64_t)t * ks, 0, (size_t)D * sizeof(float));
       }
-      for (int i = 0; i < q1 - q0; i++) {
-        float *d = dq + ((int64_t)b * T + q0 + i) * qs + (int64_t)h * D;
-        for (int e = 0; e < D; e++) d[e] = acc[(int64_t)i * D + e] * scale;
-      }
-    }
-    /* pass 2: dk and dv, one task per (b, kv head, key block), over all query heads of the group */
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < (int64_t)B * NKV * nkb; task++) {
-      int kb = (int)(task % nkb), kvh = (int)(task / nkb % NKV), b = (int)(task / nkb / NKV);
-      int k0 = kb * FS_ATT_BK, k1 = k0 + FS_ATT_BK < T ? k0 + FS_ATT_BK : T, nk = k1 - k0;
-      float *dka = acc, *dva = acc + (int64_t)FS_ATT_BK * D;
-      const float *kbase = k + (int64_t)b * T * ks + (int64_t)kvh * D, *vbase = v + (int64_t)b * T * ks + (int64_t)kvh * D;
-      memset(dka, 0, (size_t)nk * D * sizeof(float));
-      memset(dva, 0, (size_t)nk * D * sizeof(float));
       for (int h = kvh * group; h < (kvh + 1) * group; h++) {
-        const float *L = lse + ((int64_t)b * NH + h) * T, *Dr = Di + ((int64_t)b * NH + h) * T;
-        for (int qi = k0; qi < T; qi++) { /* causal: queries before the block see none of it */
-          int jend = k1 < qi + 1 ? k1 : qi + 1;
-          int64_t off = ((int64_t)b * T + qi) * qs + (int64_t)h * D;
-          const float *qrow = q + off, *dorow = dout + off;
-          for (int j = k0; j < jend; j++) {
-            float p = expf(dotf(qrow, kbase + (int64_t)j * ks, D) * scale - L[qi]);
-            float ds = p * (dotf(dorow, vbase + (int64_t)j * ks, D) - Dr[qi]);
-            axpyf(dva + (int64_t)(j - k0) * D, p, dorow, D);
-            axpyf(dka + (int64_t)(j - k0) * D, ds, qrow, D);
+        int64_t hoff = (int64_t)b * T * qs + (int64_t)h * D;
+        const float *qb = q + hoff, *dob = dout + hoff, *ob = out + hoff, *lb = lse + ((int64_t)b * NH + h) * T;
+        float *dqb = dq + hoff;
+        for (int q0 = 0; q0 < T; q0 += FS_ATT_BQ) {
+          int q1 = q0 + FS_ATT_BQ < T ? q0 + FS_ATT_BQ : T, nq = q1 - q0;
+          for (int i = 0; i < nq; i++) { /* Di = rowsum(dO * O): the softmax-backward correction */
+            const float *a = dob + (int64_t)(q0 + i) * qs, *o = ob + (int64_t)(q0 + i) * qs;
+            float acc = 0;
+            for (int e = 0; e < D; e++) acc += a[e] * o[e];
+            Di[i] = acc;
           }
-        }
-      }
-      for (int j = 0; j < nk; j++) {
-        int64_t off = ((int64_t)b * T + k0 + j) * ks + (int64_t)kvh * D;
-        for (int e = 0; e < D; e++) {
-          dk[off + e] = dka[(int64_t)j * D + e] * scale;
-          dv[off + e] = dva[(int64_t)j * D + e];
+          fs_sgemm(0, 1, nq, q1, D, scale, qb + (int64_t)q0 * qs, qs, kb, ks, 0.0f, s, q1);      /* scores */
+          fs_sgemm(0, 1, nq, q1, D, 1.0f, dob + (int64_t)q0 * qs, qs, vb, ks, 0.0f, dp, q1);     /* dP */
+          att_dscores(s, dp, lb + q0, Di, nq, q1, q0);                                          /* P, dS */
+          fs_sgemm(0, 0, nq, D, q1, scale, dp, q1, kb, ks, 0.0f, dqb + (int64_t)q0 * qs, qs);   /* dQ_blk */
+          fs_sgemm(1, 0, q1, D, nq, scale, dp, q1, qb + (int64_t)q0 * qs, qs, 1.0f, dkb, ks);   /* dK += */
+          fs_sgemm(1, 0, q1, D, nq, 1.0f, s, q1, dob + (int64_t)q0 * qs, qs, 1.0f, dvb, ks);    /* dV += */
         }
       }
     }
-    free(acc);
+    free(s);
   }
-  free(Di);
 }

@@ -5,6 +5,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* ---- reference: plain loops, double accumulators (the oracle of the tests) */
 /* fs_ops_ref_dense.c */
@@ -99,6 +102,11 @@ void fs_rope_cos_sin(float *c, float *s, int64_t pos, int i, int D, float base);
 /* The op table's functions return void (they are called in the hot loop), so a failed scratch allocation cannot
  * be propagated: it prints what failed and how much was asked, then aborts. */
 void *fs_ops_scratch(size_t n_bytes, const char *what);
+/* A scratch buffer of at least n_bytes kept from call to call in one of a few slots, for big scratch that malloc
+ * would map and unmap on every call (page faults, TLB shootdowns).  Not thread-safe: only for ops called from
+ * outside parallel regions, one at a time (the model's).  Kept until the process exits. */
+enum { FS_KEEP_XENT, FS_KEEP_SLOTS };
+void *fs_ops_keep(int slot, size_t n_bytes, const char *what);
 /* Once per process, thread-safe, called by the fast ops themselves: makes OpenBLAS single-threaded so that OpenMP's
  * threads are the only pool (OpenBLAS's pthreads and spinning OpenMP threads starved each other). */
 void fs_ops_cpu_init(void);
@@ -117,6 +125,19 @@ void fs_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 #else
 #define FS_CLONES
 #endif
+
+/* Inside an OpenMP parallel region: this thread's part [*i0, *i1) of n elements, in pieces of 16 (whole vectors) */
+static inline void fs_omp_range(int64_t n, int64_t *i0, int64_t *i1)
+{
+#ifdef _OPENMP
+  int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+#else
+  int64_t nt = 1, t = 0;
+#endif
+  int64_t piece = ((n + nt - 1) / nt + 15) / 16 * 16;
+  *i0 = t * piece < n ? t * piece : n;
+  *i1 = *i0 + piece < n ? *i0 + piece : n;
+}
 
 /* exp(x) in float without a libm call, so that loops using it vectorize (#pragma omp simd): Cody-Waite reduction
  * x = n ln2 + r, |r| <= ln2/2, and Cephes' degree-6 polynomial for exp(r) (about 1 ulp); the result is built as

@@ -2,7 +2,8 @@
  * sgemm, softmax / loss / dlogits in place (OpenMP over rows, vectorized exp), then dinp = dlogits @ weight and
  * dweight += dlogits^T @ inp by two more sgemms (fs_sgemm splits each among the threads).  Scratch is R x V, never
  * N x V.  R is large (up to 512 rows, about 100 MiB with a 50k vocabulary) because every chunk reads and writes all
- * of dweight (V,C): fewer chunks, less memory traffic. */
+ * of dweight (V,C): fewer chunks, less memory traffic.  The chunk buffer is kept between calls (fs_ops_keep): mapping
+ * 100 MiB afresh each step cost page faults on every page. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,7 @@ void fs_lmhead_xent_cpu(float *losses, float *dinp, float *dweight, const float 
 {
   const int backward = dinp || dweight;
   const int R = xent_chunk_rows(N, V);
-  float *z = fs_ops_scratch((size_t)R * V * sizeof(float), "lm-head logits chunk");
+  float *z = fs_ops_keep(FS_KEEP_XENT, (size_t)R * V * sizeof(float), "lm-head logits chunk");
   for (int64_t n0 = 0; n0 < N; n0 += R) {
     int rows = (int)(N - n0 < R ? N - n0 : R);
     /* z (rows,V) = inp (rows,C) @ weight (V,C)^T */
@@ -74,5 +75,4 @@ void fs_lmhead_xent_cpu(float *losses, float *dinp, float *dweight, const float 
     if (dweight) /* dweight (V,C) += dz^T (V,rows) @ inp (rows,C) */
       fs_sgemm(1, 0, V, C, rows, 1.0f, z, V, inp + n0 * C, C, 1.0f, dweight, C);
   }
-  free(z);
 }
