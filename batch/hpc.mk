@@ -20,13 +20,20 @@ EXTRA_DIST += share/flagscale/modulefiles/flagscale.in
 CLEANFILES += flagscale.modulefile
 all-local: flagscale.modulefile
 flagscale.modulefile: $(srcdir)/share/flagscale/modulefiles/flagscale.in
-	$(AM_V_GEN)sed -e 's|@VERSION@|$(PACKAGE_VERSION)|g' -e 's|@prefix@|$(prefix)|g' -e 's|@bindir@|$(bindir)|g' \
-	  -e 's|@libdir@|$(libdir)|g' -e 's|@includedir@|$(includedir)|g' -e 's|@mandir@|$(mandir)|g' \
-	  -e 's|@pkgdatadir@|$(pkgdatadir)|g' $(srcdir)/share/flagscale/modulefiles/flagscale.in > $@.tmp && mv $@.tmp $@
+	$(AM_V_GEN)sed -e 's|@VERSION[@]|$(PACKAGE_VERSION)|g' -e 's|@prefix[@]|$(prefix)|g' -e 's|@bindir[@]|$(bindir)|g' \
+	  -e 's|@libdir[@]|$(libdir)|g' -e 's|@includedir[@]|$(includedir)|g' -e 's|@mandir[@]|$(mandir)|g' \
+	  -e 's|@pkgdatadir[@]|$(pkgdatadir)|g' $(srcdir)/share/flagscale/modulefiles/flagscale.in > $@.tmp && mv $@.tmp $@
 .PHONY: flagscale.modulefile
 install-data-local: flagscale.modulefile
 	$(MKDIR_P) '$(DESTDIR)$(modulefiledir)'
 	$(INSTALL_DATA) flagscale.modulefile '$(DESTDIR)$(modulefiledir)/$(PACKAGE_VERSION)'
+# flagscale.pc is made by configure, so `make install prefix=/x` would install one pointing at the configure-time
+# prefix: rewrite its directory lines with this make's values (pkg-config then works with the module)
+install-data-hook:
+	pc='$(DESTDIR)$(pkgconfigdir)/flagscale.pc'; if test -f "$$pc"; then \
+	  sed -e 's|^prefix=.*|prefix=$(prefix)|' -e 's|^exec_prefix=.*|exec_prefix=$(exec_prefix)|' \
+	    -e 's|^libdir=.*|libdir=$(libdir)|' -e 's|^includedir=.*|includedir=$(includedir)|' "$$pc" > "$$pc.tmp" \
+	  && mv "$$pc.tmp" "$$pc"; fi
 uninstall-local:
 	rm -f '$(DESTDIR)$(modulefiledir)/$(PACKAGE_VERSION)'
 
