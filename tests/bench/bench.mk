@@ -1,1 +1,4 @@
 # tests/bench: benchmarks run by make bench
+# training tokens/s of flagscale-pretrain vs a plain PyTorch eager LLaMA, same model/batch/threads (2)
+FS_BENCH_RUN += tests/bench/train_bench.sh
+EXTRA_DIST += tests/bench/train_bench.sh tests/bench/train_torch.py
