@@ -1,0 +1,90 @@
+#!/bin/bash
+# (driver.sh runs .sh tests with sh; this one needs bash)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# tests/hpc/test_slurm.sh -- a real single-node Slurm (munged, slurmctld, slurmd on localhost, private config and
+# ports; tests/hpc/slurm_local.sh) runs the installed job templates:
+#   1. preprocess.sbatch on a small corpus (srun --mpi=pmix, 2 ranks): the dataset equals a direct mpirun run's
+#   2. pretrain.sbatch with a tiny model, 4 iterations, srun --mpi=pmix; 3. the same with FS_LAUNCHER=mpirun:
+#      both COMPLETED, log <name>-<jobid>.out, 2 data-parallel ranks, and the same losses.
+# Needs root (the daemons run as root) and slurm-wlm + munge; skips (77) otherwise.  Daemons are stopped by PID.
+. "$top_srcdir/tests/hpc/hpc_common.sh"
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run the Slurm daemons"; rm -rf "$tmp"; exit 77; }
+for c in munged slurmctld slurmd sbatch squeue scontrol; do
+  command -v $c >/dev/null || { echo "SKIP: $c not found (Debian: apt-get install slurm-wlm munge)"; rm -rf "$tmp"; exit 77; }
+done
+. "$top_srcdir/tests/hpc/slurm_local.sh"
+trap 'fs_slurm_stop; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+t0=$(date +%s)
+
+p=$tmp/prefix
+fs_install "$p" || exit 1
+fs_slurm_start "$tmp/slurm" || exit 1
+# the job environment: what `module load flagscale` sets (test_modulefile.sh checks the module itself)
+export PATH=$p/bin:$PATH FLAGSCALE_DATA_DIR=$p/share/flagscale
+unset PETSC_OPTIONS
+mkdir -p "$tmp/work" && cd "$tmp/work" || exit 1
+xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 40 > docs.jsonl
+cat > tiny.opts <<EOT
+# a tiny model for the Slurm test
+-num_layers 2
+-hidden_size 32
+-num_attention_heads 4
+-num_query_groups 2
+-seq_length 32
+-micro_batch_size 2
+-log_interval 1
+-seed 7
+-train_iters 4
+-eval_interval 0
+EOT
+sb=$FLAGSCALE_DATA_DIR/batch/slurm
+
+submit() {  # submit SBATCH_ARGS... -> job id
+  sbatch --parsable --time=00:03:00 "$@" | cut -d';' -f1
+}
+finish() {  # finish JOBID NAME: wait (bounded), check COMPLETED, show the log
+  state=$(fs_slurm_wait "$1" 90)
+  log=$(ls "$2-$1.out" 2>/dev/null)
+  check "$2 (job $1) COMPLETED (got ${state:-nothing})" test "$state" = COMPLETED
+  check "$2 log is $2-$1.out" test -s "$2-$1.out"
+  [ "$state" = COMPLETED ] || { cat "$2-$1.out"; scontrol show job "$1"; tail -n 20 "$tmp/slurm/log/slurmd.log"; }
+  sed 's/^/    | /' "$2-$1.out" | cut -c1-200 | head -n 30
+}
+
+j1=$(submit "$sb/preprocess.sbatch" -input "$PWD/docs.jsonl" -output_prefix "$PWD/docs" -append_eod -log_interval 0)
+# the pretraining jobs wait for the dataset; one uses srun --mpi=pmix (the default), one mpirun
+j2=$(submit --dependency=afterok:$j1 --job-name=pt-srun "$sb/pretrain.sbatch" tiny.opts \
+       -data_path "$PWD/docs_text_document" -data_cache_path "$PWD/cache-srun" -metrics_file "$PWD/srun.jsonl")
+j3=$(FS_LAUNCHER=mpirun submit --dependency=afterok:$j1 --job-name=pt-mpirun "$sb/pretrain.sbatch" tiny.opts \
+       -data_path "$PWD/docs_text_document" -data_cache_path "$PWD/cache-mpirun" -metrics_file "$PWD/mpirun.jsonl")
+echo "submitted: preprocess $j1, pretrain (srun) $j2, pretrain (mpirun) $j3"
+
+finish "$j1" fs-preprocess
+check "preprocess ran with srun --mpi=pmix on 2 ranks" grep -q "srun --mpi=pmix.*flagscale-preprocess" "fs-preprocess-$j1.out"
+check "preprocess reports 2 ranks" grep -q "2 ranks" "fs-preprocess-$j1.out"
+mkdir ref && (cd ref && mpirun -np 2 "$p/bin/flagscale-preprocess" -input ../docs.jsonl -output_prefix docs \
+  -append_eod -log_interval 0 > log 2>&1)
+check "dataset from the Slurm job = dataset from mpirun (.bin)" cmp docs_text_document.bin ref/docs_text_document.bin
+check "dataset from the Slurm job = dataset from mpirun (.idx)" cmp docs_text_document.idx ref/docs_text_document.idx
+
+finish "$j2" pt-srun
+finish "$j3" pt-mpirun
+check "pretrain (srun) launched with srun --mpi=pmix" grep -q "srun --mpi=pmix.*flagscale-pretrain" "pt-srun-$j2.out"
+check "pretrain (mpirun) launched with mpirun" grep -q "== .* mpirun -np 2 .*flagscale-pretrain" "pt-mpirun-$j3.out"
+for l in srun mpirun; do
+  log=$(ls pt-$l-*.out)
+  check "pretrain ($l): 2 data-parallel ranks" grep -q "2 data-parallel rank" "$log"
+  check "pretrain ($l): 4 iterations done" grep -q "training done: 4 iterations" "$log"
+  check "pretrain ($l): options file passed in (-options_file .../tiny.opts)" grep -q -- "-options_file .*tiny.opts" "$log"
+  check "pretrain ($l): metrics for 4 iterations" test "$(grep -c '"iteration"' $l.jsonl 2>/dev/null)" = 4
+done
+# same seed, same ranks: the two launchers must give the same training
+loss() { sed -n 's/.*"loss": \([^,]*\),.*/\1/p' "$1"; }
+paste <(loss srun.jsonl) <(loss mpirun.jsonl) > losses.txt
+cat losses.txt
+check "srun and mpirun runs have the same losses (rel. 1e-6)" \
+  awk 'NF != 2 { bad = 1 } { d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6 * ($1 < 0 ? -$1 : $1)) bad = 1 }
+       END { exit (bad || NR != 4) }' losses.txt
+echo "test time: $(( $(date +%s) - t0 )) s"
+exit $fail
