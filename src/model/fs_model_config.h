@@ -44,4 +44,10 @@ int fs_llama_ffn_size(int hidden, double multiplier, int multiple_of);
 /* one line describing the model, for logs */
 void fs_model_config_describe(const struct fs_model_config *cfg, char *buf, size_t n_bytes);
 
+
+
+/* JSON text of the configuration (Megatron option names as keys), malloc'ed; and back.  Checkpoints carry it so a
+ * load can check the model and tools can rebuild it. */
+PetscErrorCode fs_model_config_to_json(const struct fs_model_config *cfg, char **json);
+PetscErrorCode fs_model_config_from_json(struct fs_model_config *cfg, const char *json);
 #endif

@@ -7,6 +7,7 @@
 #include "fs_opt.h"
 #include "fs_tokenizer_options.h"
 #include "fs_trainer.h"
+#include "fs_train_ckpt.h"
 
 struct split_ctx {
   const struct fs_gpt_data *data;
@@ -100,6 +101,11 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
               (cfg.untie_embeddings_and_output_weights ? 2 : 1)), (long long)m->table.n_global);
   PetscCall(fs_model_init_params(m, (uint64_t)targs.seed));
   PetscCall(fs_trainer_create(comm, m, &targs, &t));
+  if (targs.load[0]) {
+    struct fs_load_flags lf = {targs.no_load_optim, targs.finetune};
+    PetscBool loaded;
+    PetscCall(fs_train_load(t, targs.load, &lf, &loaded));
+  }
   PetscCall(fs_model_set_batch(m, (int)t->args.micro_batch_size, cfg.seq_length));
   memory_report(m, size);
 
@@ -111,8 +117,9 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   struct split_ctx tc = {data, FS_SPLIT_TRAIN}, vc = {data, FS_SPLIT_VALID};
   struct fs_sample_source train = {get_sample, &tc, data->n_samples[0]}, valid = {get_sample, &vc, data->n_samples[1]};
   PetscCall(fs_trainer_run(t, &train, da.num_samples[1] > 0 ? &valid : NULL));
-  fs_log_info("training done: %lld iterations, %lld samples, last loss %.4f", (long long)t->iteration,
-              (long long)t->consumed_train_samples, t->last_loss);
+  if (!t->exit_requested)
+    fs_log_info("training done: %lld iterations, %lld samples, last loss %.4f", (long long)t->iteration,
+                (long long)t->consumed_train_samples, t->last_loss);
   PetscCall(fs_gpt_data_destroy(&data));
   PetscCall(fs_trainer_destroy(&t));
   PetscCall(fs_model_destroy(&m));

@@ -5,6 +5,8 @@
 #include "fs_trainer.h"
 #include "fs_log.h"
 #include "fs_timer.h"
+#include "fs_train_ckpt.h"
+#include "fs_train_signal.h"
 
 static PetscLogEvent ev_fwdbwd, ev_allreduce, ev_optimizer, ev_data;
 
@@ -71,6 +73,12 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
   FSMalloc(mbs * T * sizeof(int32_t), &t->inputs);
   FSMalloc(mbs * T * sizeof(int32_t), &t->targets);
   t->flops_per_token = model_flops_per_token(m);
+  t->start_time = fs_time_now();
+  t->last_saved_iteration = -1;
+  FSCheck(g->save_interval >= 0 && g->save_keep >= 0 && g->exit_interval >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
+          "-save_interval, -save_keep and -exit_interval must be >= 0");
+  FSCheck(!(g->save_interval > 0 && !g->save[0]), comm, PETSC_ERR_ARG_WRONG, "-save_interval needs -save DIR");
+  fs_train_signals_install();
   if (!t->dp_rank && g->metrics_file[0]) {
     t->metrics = fopen(g->metrics_file, "a");
     FSCheck(t->metrics, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open -metrics_file %s: %s", g->metrics_file,
@@ -198,7 +206,7 @@ PetscErrorCode fs_trainer_evaluate(struct fs_trainer *t, struct fs_sample_source
 /* a JSON number, or null when not finite (JSON has no NaN/Inf) */
 static const char *jnum(char *buf, double x)
 {
-  if (isfinite(x)) snprintf(buf, 32, "%.9g", x);
+  if (isfinite(x)) snprintf(buf, 32, "%.17g", x); /* round-trips: resume tests compare bits */
   else snprintf(buf, 32, "null");
   return buf;
 }
@@ -257,10 +265,26 @@ static PetscErrorCode validate(struct fs_trainer *t, struct fs_sample_source *va
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* should the run stop now?  all ranks agree: a signal on any rank, or the time limit measured on rank 0 */
+static PetscErrorCode stop_requested(struct fs_trainer *t, const char **why)
+{
+  int flags[2] = {fs_train_signal_received(), 0}, all[2];
+
+  PetscFunctionBegin;
+  if (!t->dp_rank && t->args.exit_duration_in_mins > 0)
+    flags[1] = (fs_time_now() - t->start_time) / 60.0 >= t->args.exit_duration_in_mins;
+  PetscCallMPI(MPI_Allreduce(flags, all, 2, MPI_INT, MPI_MAX, t->comm));
+  *why = all[0] ? "a stop signal (SIGTERM/SIGUSR1)" : all[1] ? "-exit_duration_in_mins"
+       : t->args.exit_interval > 0 && t->iteration % t->args.exit_interval == 0 ? "-exit_interval" : NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *train, struct fs_sample_source *valid)
 {
   struct fs_timer timer = {0};
   int64_t interval_iters = 0, last_gbs = 0;
+  const struct fs_train_args *g = &t->args;
+  const char *why;
 
   PetscFunctionBegin;
   fs_timer_start(&timer);
@@ -268,16 +292,27 @@ PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *tra
     last_gbs = fs_batch_schedule_gbs(&t->batch, t->consumed_train_samples);
     PetscCall(fs_trainer_step(t, train));
     interval_iters++;
-    if (t->iteration % t->args.log_interval == 0 || t->consumed_train_samples >= t->total_samples) {
+    if (t->iteration % g->log_interval == 0 || t->consumed_train_samples >= t->total_samples) {
       double dt = fs_timer_stop(&timer);
       PetscCall(report(t, 1e3 * dt / (double)interval_iters, last_gbs));
       interval_iters = 0;
       fs_timer_start(&timer);
     }
-    if (valid && t->args.eval_interval > 0 && t->args.eval_iters > 0 && t->iteration % t->args.eval_interval == 0)
+    if (valid && g->eval_interval > 0 && g->eval_iters > 0 && t->iteration % g->eval_interval == 0)
       PetscCall(validate(t, valid));
+    if (g->save[0] && g->save_interval > 0 && t->iteration % g->save_interval == 0)
+      PetscCall(fs_train_save(t, g->save, (int)g->save_keep));
+    PetscCall(stop_requested(t, &why));
+    if (why) {
+      if (g->save[0] && t->last_saved_iteration != t->iteration) PetscCall(fs_train_save(t, g->save, (int)g->save_keep));
+      fs_log_info("stopping at iteration %lld because of %s%s", (long long)t->iteration, why,
+                  g->save[0] ? " (checkpoint saved)" : " (no -save: nothing saved)");
+      t->exit_requested = 1;
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
   }
-  if (valid && t->args.eval_iters > 0 && (t->args.eval_interval <= 0 || t->iteration % t->args.eval_interval))
+  if (valid && g->eval_iters > 0 && (g->eval_interval <= 0 || t->iteration % g->eval_interval))
     PetscCall(validate(t, valid));
+  if (g->save[0] && t->last_saved_iteration != t->iteration) PetscCall(fs_train_save(t, g->save, (int)g->save_keep));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -40,6 +40,12 @@ struct fs_train_args {
   enum fs_nan_policy on_nan;
   char metrics_file[FS_OPT_STRLEN];   /* JSON lines, one per logged iteration and evaluation; "" = none */
   char tensorboard_dir[FS_OPT_STRLEN];
+  /* checkpoints and stopping */
+  char save[FS_OPT_STRLEN], load[FS_OPT_STRLEN]; /* directories; "" = none */
+  int64_t save_interval, save_keep;
+  PetscBool no_load_optim, no_load_rng, finetune;
+  int64_t exit_interval;
+  double exit_duration_in_mins;
 };
 
 PetscErrorCode fs_train_args_from_options(struct fs_train_args *a);
@@ -64,6 +70,9 @@ struct fs_trainer {
   FILE *metrics;
   struct fs_tb_writer *tb;
   double flops_per_token;   /* model FLOPs per trained token (forward + backward) */
+  int64_t last_saved_iteration;
+  int exit_requested;       /* a signal, -exit_interval or -exit_duration_in_mins stopped the run (after saving) */
+  double start_time;        /* fs_time_now() at create, for -exit_duration_in_mins */
 };
 
 PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct fs_train_args *a,
@@ -73,7 +82,9 @@ PetscErrorCode fs_trainer_destroy(struct fs_trainer **t);
 PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *src);
 /* eval_iters global batches from src (validation), mean loss */
 PetscErrorCode fs_trainer_evaluate(struct fs_trainer *t, struct fs_sample_source *src, double *loss);
-/* trains until the schedule is done, validating every eval_interval iterations when valid is not NULL */
+/* trains until the schedule is done, validating every eval_interval iterations when valid is not NULL; saves every
+ * -save_interval iterations and at the end; stops early (saving first, t->exit_requested = 1) on SIGTERM/SIGUSR1,
+ * -exit_interval or -exit_duration_in_mins */
 PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *train, struct fs_sample_source *valid);
 
 #endif

@@ -59,6 +59,24 @@ PetscErrorCode fs_train_args_from_options(struct fs_train_args *a)
   PetscCall(fs_opt_string("-metrics_file", "", "JSON-lines metrics file (one line per log interval and validation)",
                           a->metrics_file, NULL));
   PetscCall(fs_opt_string("-tensorboard_dir", "", "write TensorBoard event files here", a->tensorboard_dir, NULL));
+
+  fs_opt_section("Checkpoints and stopping");
+  PetscCall(fs_opt_string("-save", "", "checkpoint directory to write (DIR/iter_NNNNNNN.h5 + latest_checkpointed_iteration.txt)",
+                          a->save, NULL));
+  PetscCall(fs_opt_int("-save_interval", 0, "iterations between checkpoints (0: only at the end and on a stop signal)",
+                       &a->save_interval, NULL));
+  PetscCall(fs_opt_int("-save_keep", 0, "keep only the newest N checkpoints (0: all)", &a->save_keep, NULL));
+  PetscCall(fs_opt_string("-load", "", "checkpoint directory to resume from (its latest checkpoint)", a->load, NULL));
+  PetscCall(fs_opt_bool("-no_load_optim", PETSC_FALSE, "do not load the optimizer state", &a->no_load_optim, NULL));
+  PetscCall(fs_opt_bool("-no_load_rng", PETSC_FALSE,
+                        "do not load RNG state (accepted for Megatron scripts: training here has no RNG state, data order "
+                        "follows the consumed samples)", &a->no_load_rng, NULL));
+  PetscCall(fs_opt_bool("-finetune", PETSC_FALSE, "load weights only: iteration and consumed samples restart at 0",
+                        &a->finetune, NULL));
+  PetscCall(fs_opt_int("-exit_interval", 0, "save and exit when the iteration is a multiple of this", &a->exit_interval,
+                       NULL));
+  PetscCall(fs_opt_real("-exit_duration_in_mins", 0, "save and exit after this many minutes of training",
+                        &a->exit_duration_in_mins, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
