@@ -1,6 +1,6 @@
 # src/model: configuration, parameter table, the decoder's layer sequence
-libflagscale_a_SOURCES += src/model/fs_model_config.c src/model/fs_model_config_json.c src/model/fs_param_table.c src/model/fs_model.c
-pkginclude_HEADERS += src/model/fs_model_config.h src/model/fs_param_table.h src/model/fs_model.h
+libflagscale_a_SOURCES += src/model/fs_model_config.c src/model/fs_model_config_json.c src/model/fs_param_table.c src/model/fs_model.c src/model/fs_model_io.c
+pkginclude_HEADERS += src/model/fs_model_config.h src/model/fs_param_table.h src/model/fs_model.h src/model/fs_model_io.h
 # parity with PyTorch (both structures, both CPU backends)
 check_PROGRAMS += tests/ref/model_tool
 TESTS += tests/ref/test_model_torch.sh

@@ -1,0 +1,133 @@
+/* fs_model_io.c -- model tensors <-> checkpoint */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "fs_model_io.h"
+#include "fs_log.h"
+
+int64_t fs_model_stored_rows(const struct fs_model *m, const struct fs_param *p)
+{
+  return p->tp_split == FS_TP_VOCAB ? m->cfg.vocab_size : p->shape[0];
+}
+
+PetscErrorCode fs_model_write_tensor(struct fs_ckpt_writer *w, const struct fs_model *m, const struct fs_param *p,
+                                     const char *name, enum fs_dtype file_dtype, const float *data, int part,
+                                     int n_parts)
+{
+  const int64_t rows = fs_model_stored_rows(m, p), base = rows / n_parts, extra = rows % n_parts;
+  const int64_t r0 = part * base + (part < extra ? part : extra), nr = base + (part < extra);
+
+  PetscFunctionBegin;
+  int64_t shape[2] = {rows, p->shape[1]}, start[2] = {r0, 0}, count[2] = {nr, p->shape[1]};
+  PetscCall(fs_ckpt_write(w, name, file_dtype, p->ndim, shape, start, count, data + r0 * p->shape[1]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_write(struct fs_ckpt_writer *w, const struct fs_model *m, enum fs_dtype file_dtype, int part,
+                              int n_parts)
+{
+  char name[256], *cfg = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(fs_model_config_to_json(&m->cfg, &cfg));
+  PetscErrorCode ierr = fs_ckpt_set_attr_string(w, "model_config", cfg);
+  free(cfg);
+  PetscCall(ierr);
+  for (int i = 0; i < m->table.n; i++) {
+    const struct fs_param *p = &m->table.p[i];
+    snprintf(name, sizeof name, "/model/%s", p->name);
+    PetscCall(fs_model_write_tensor(w, m, p, name, file_dtype, m->params + p->offset, part, n_parts));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_read_tensor(struct fs_ckpt_reader *r, const struct fs_model *m, const struct fs_param *p,
+                                    const char *name, float *data)
+{
+  const int64_t rows = fs_model_stored_rows(m, p);
+
+  PetscFunctionBegin;
+  int64_t shape[2] = {rows, p->shape[1]}, start[2] = {0, 0}, count[2] = {rows, p->shape[1]};
+  PetscCall(fs_ckpt_read(r, name, p->ndim, shape, start, count, data));
+  memset(data + rows * p->shape[1], 0, (p->shape[0] - rows) * p->shape[1] * sizeof(float));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_read_config(struct fs_ckpt_reader *r, struct fs_model_config *cfg)
+{
+  char *json = NULL;
+
+  PetscFunctionBegin;
+  PetscCall(fs_ckpt_get_attr_string(r, "model_config", &json));
+  PetscErrorCode ierr = fs_model_config_from_json(cfg, json);
+  free(json);
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_read(struct fs_ckpt_reader *r, struct fs_model *m, const char *path)
+{
+  struct fs_model_config k;
+  const struct fs_model_config *c = &m->cfg;
+  char name[256];
+
+  PetscFunctionBegin;
+  PetscCall(fs_model_read_config(r, &k));
+#define SAME(f) (k.f == c->f)
+  FSCheck(SAME(num_layers) && SAME(hidden_size) && SAME(num_attention_heads) && SAME(num_query_groups) &&
+            SAME(ffn_hidden_size) && SAME(vocab_size) && SAME(normalization) && SAME(position_embedding_type) &&
+            SAME(swiglu) && SAME(add_bias_linear) && SAME(untie_embeddings_and_output_weights),
+          PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+          "%s holds another model: %d layers, hidden %d, heads %d/%d, ffn %d, vocab %d; the options give %d layers, "
+          "hidden %d, heads %d/%d, ffn %d, vocab %d (and norm/position/MLP/bias/tying must match too)",
+          path, k.num_layers, k.hidden_size, k.num_attention_heads, k.num_query_groups, k.ffn_hidden_size, k.vocab_size,
+          c->num_layers, c->hidden_size, c->num_attention_heads, c->num_query_groups, c->ffn_hidden_size, c->vocab_size);
+#undef SAME
+  for (int i = 0; i < m->table.n; i++) {
+    const struct fs_param *p = &m->table.p[i];
+    snprintf(name, sizeof name, "/model/%s", p->name);
+    PetscCall(fs_model_read_tensor(r, m, p, name, m->params + p->offset));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_checkpoint_file(MPI_Comm comm, const char *dir_or_file, char *path, size_t n_bytes)
+{
+  struct stat st;
+  int64_t iteration;
+  PetscBool found;
+
+  PetscFunctionBegin;
+  FSCheck(stat(dir_or_file, &st) == 0, comm, PETSC_ERR_FILE_OPEN, "%s: %s", dir_or_file, strerror(errno));
+  if (!S_ISDIR(st.st_mode)) {
+    FSCheck(strlen(dir_or_file) < n_bytes, comm, PETSC_ERR_ARG_SIZ, "path too long: %s", dir_or_file);
+    snprintf(path, n_bytes, "%s", dir_or_file);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(fs_ckpt_read_tracker(comm, dir_or_file, &iteration, &found));
+  FSCheck(found, comm, PETSC_ERR_FILE_OPEN, "%s has no %s: not a checkpoint directory", dir_or_file, FS_CKPT_TRACKER);
+  PetscCall(fs_ckpt_path(path, n_bytes, dir_or_file, iteration));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_create_from_checkpoint(MPI_Comm comm, const char *dir_or_file, const struct fs_ops *ops,
+                                               struct fs_model **m)
+{
+  char path[4096];
+  struct fs_ckpt_reader *r = NULL;
+  struct fs_model_config cfg;
+
+  PetscFunctionBegin;
+  *m = NULL;
+  PetscCall(fs_model_checkpoint_file(comm, dir_or_file, path, sizeof path));
+  PetscCall(fs_ckpt_open(comm, path, &r));
+  PetscErrorCode ierr = fs_model_read_config(r, &cfg);
+  if (!ierr) ierr = fs_model_config_finalize(&cfg, 1);
+  if (!ierr) ierr = fs_model_create(&cfg, ops, m);
+  if (!ierr) ierr = fs_model_read(r, *m, path);
+  PetscErrorCode ierr2 = fs_ckpt_close(&r);
+  if (ierr) fs_model_destroy(m);
+  PetscCall(ierr);
+  PetscCall(ierr2);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,32 @@
+/* fs_model_io.h -- the model's tensors in a checkpoint (src/ckpt): /model/<canonical name>, global shapes with the
+ * true vocabulary rows (padding rows are not stored), fp32 or bf16 on disk, and the configuration as the JSON
+ * attribute "model_config".  Used by training (with the optimizer state around it), conversion and inference. */
+#ifndef FS_MODEL_IO_H
+#define FS_MODEL_IO_H
+
+#include "fs_ckpt.h"
+#include "fs_model.h"
+
+/* rows stored for a parameter: the true vocabulary for vocabulary-split tensors, else its global rows */
+int64_t fs_model_stored_rows(const struct fs_model *m, const struct fs_param *p);
+/* writes "model_config" and every /model tensor; rank `part` of `n_parts` writes its share of the rows */
+PetscErrorCode fs_model_write(struct fs_ckpt_writer *w, const struct fs_model *m, enum fs_dtype file_dtype, int part,
+                              int n_parts);
+/* writes one tensor laid out like parameter p (prefix "/model" or "/optimizer/<name>" ...) */
+PetscErrorCode fs_model_write_tensor(struct fs_ckpt_writer *w, const struct fs_model *m, const struct fs_param *p,
+                                     const char *name, enum fs_dtype file_dtype, const float *data, int part,
+                                     int n_parts);
+/* reads a tensor laid out like parameter p into data (this rank's full local copy; padding rows zeroed) */
+PetscErrorCode fs_model_read_tensor(struct fs_ckpt_reader *r, const struct fs_model *m, const struct fs_param *p,
+                                    const char *name, float *data);
+/* the configuration stored in a checkpoint */
+PetscErrorCode fs_model_read_config(struct fs_ckpt_reader *r, struct fs_model_config *cfg);
+/* checks that the checkpoint holds the model m describes, then reads every /model tensor */
+PetscErrorCode fs_model_read(struct fs_ckpt_reader *r, struct fs_model *m, const char *path);
+/* a checkpoint file, or a directory with latest_checkpointed_iteration.txt: the file to open */
+PetscErrorCode fs_model_checkpoint_file(MPI_Comm comm, const char *dir_or_file, char *path, size_t n_bytes);
+/* builds the model a checkpoint describes and loads its weights (inference, conversion) */
+PetscErrorCode fs_model_create_from_checkpoint(MPI_Comm comm, const char *dir_or_file, const struct fs_ops *ops,
+                                               struct fs_model **m);
+
+#endif
