@@ -22,6 +22,7 @@ static PetscErrorCode write_all(struct fs_ckpt_writer *w, struct fs_trainer *t)
   PetscCall(fs_ckpt_set_attr_int64(w, "optimizer_step", t->opt->step));
   PetscCall(fs_ckpt_set_attr_int64(w, "seed", t->args.seed));
   PetscCall(fs_ckpt_set_attr_string(w, "library_version", PACKAGE_VERSION));
+  if (t->tokenizer_json[0]) PetscCall(fs_ckpt_set_attr_string(w, "tokenizer", t->tokenizer_json));
   PetscCall(fs_model_write(w, m, FS_DTYPE_F32, t->dp_rank, t->dp_size));
   for (int i = 0; i < m->table.n; i++) {
     const struct fs_param *p = &m->table.p[i];

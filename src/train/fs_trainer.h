@@ -73,6 +73,7 @@ struct fs_trainer {
   int64_t last_saved_iteration;
   int exit_requested;       /* a signal, -exit_interval or -exit_duration_in_mins stopped the run (after saving) */
   double start_time;        /* fs_time_now() at create, for -exit_duration_in_mins */
+  char tokenizer_json[512]; /* the tokenizer, saved as the checkpoint attribute "tokenizer" ("" = none) */
 };
 
 PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct fs_train_args *a,
