@@ -1,0 +1,1 @@
+# src/infer: KV cache, sampler, generation engine
