@@ -45,7 +45,10 @@ fs_options_file() {
   [ -n "${1:-}" ] || return 0
   for f in "$1" "$FS_SUBMIT_DIR/$1" "${FLAGSCALE_DATA_DIR:-/nonexistent}/configs/$1" \
            "${FLAGSCALE_DATA_DIR:-/nonexistent}/configs/$1.opts"; do
-    if [ -f "$f" ]; then FS_OPTS=(-options_file "$f"); echo "   options file: $f"; return 0; fi
+    if [ -f "$f" ]; then
+      case $f in /*) ;; *) f=$PWD/$f ;; esac
+      FS_OPTS=(-options_file "$f"); echo "   options file: $f"; return 0
+    fi
   done
   echo "error: options file '$1' not found (looked in $FS_SUBMIT_DIR and ${FLAGSCALE_DATA_DIR:-<FLAGSCALE_DATA_DIR unset>}/configs)" >&2
   return 1

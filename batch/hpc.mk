@@ -47,6 +47,8 @@ doc/man/%.1: apps/% $(srcdir)/doc/man/gen-man.sh $(srcdir)/doc/man/%.sections
 	$(SHELL) $(srcdir)/doc/man/gen-man.sh apps/$* $(PACKAGE_VERSION) $(srcdir)/doc/man/$*.sections > $@.tmp && mv $@.tmp $@
 
 # ---- tests
-TESTS += tests/hpc/test_man.sh tests/hpc/test_modulefile.sh tests/hpc/test_slurm.sh tests/hpc/test_pbs.sh
-EXTRA_DIST += tests/hpc/test_man.sh tests/hpc/test_modulefile.sh tests/hpc/test_slurm.sh tests/hpc/test_pbs.sh \
+TESTS += tests/hpc/test_man.sh tests/hpc/test_modulefile.sh tests/hpc/test_slurm.sh tests/hpc/test_slurm_requeue.sh \
+	tests/hpc/test_pbs.sh
+EXTRA_DIST += tests/hpc/test_man.sh tests/hpc/test_modulefile.sh tests/hpc/test_slurm.sh tests/hpc/test_slurm_requeue.sh \
+	tests/hpc/test_pbs.sh \
 	tests/hpc/slurm_local.sh tests/hpc/hpc_common.sh

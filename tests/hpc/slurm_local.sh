@@ -1,9 +1,9 @@
 # tests/hpc/slurm_local.sh -- sourced: a private single-node Slurm on localhost for the tests (no systemd, no
-# cgroups; recipe: deps-recipes.md section 3). Everything lives under $1 (config, munge socket and key, spool,
+# cgroups: proctrack/linuxproc, task/affinity; recipe: deps-recipes.md section 3). Everything lives under $1 (config, munge socket and key, spool,
 # logs, pid files), the ports are free ones, and SLURM_CONF points the client commands at it, so it never touches
 # /etc/slurm or a Slurm already running here.  Daemons are started and stopped by PID (fs_slurm_stop).
 #   fs_slurm_start DIR   -> exports SLURM_CONF; sets FS_SLURM_PIDS ("munged PID slurmctld PID slurmd PID")
-#   fs_slurm_stop        -> kills exactly those PIDs (call it from an EXIT trap)
+#   fs_slurm_stop        -> cancels the jobs still there, then kills exactly those PIDs (call it from an EXIT trap)
 #   fs_slurm_wait JOBID SECONDS -> waits until the job has left the queue; prints its final state
 
 fs_free_port() {  # a TCP port nobody listens on, from a range unlikely to be used
@@ -36,7 +36,7 @@ CredType=cred/munge
 AuthInfo=socket=$d/munge/sock
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+TaskPlugin=task/affinity
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
@@ -80,7 +80,12 @@ EOC
 }
 
 fs_slurm_stop() {
-  set -- ${FS_SLURM_PIDS:-}
+  # jobs first: a job step outlives a killed slurmd (its slurmstepd is not slurmd's child)
+  if [ -n "${FS_SLURM_PIDS:-}" ] && squeue -h 2>/dev/null | grep -q .; then
+    scancel --full --signal=KILL --state=RUNNING $(squeue -h -o %i) 2>/dev/null
+    scancel $(squeue -h -o %i) 2>/dev/null
+    i=0; while squeue -h 2>/dev/null | grep -q . && [ $i -lt 60 ]; do sleep 0.25; i=$((i + 1)); done
+  fi
   # slurmd first, munged last (the others need it to shut down cleanly)
   for name in slurmd slurmctld munged; do
     eval "set -- ${FS_SLURM_PIDS:-}"

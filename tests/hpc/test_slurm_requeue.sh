@@ -1,0 +1,92 @@
+#!/bin/bash
+# (driver.sh runs .sh tests with sh; this one needs bash)
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+# tests/hpc/test_slurm_requeue.sh -- preemption under a real single-node Slurm: pretrain.sbatch (tiny model) is
+# sent SIGUSR1 in its batch shell (scancel --signal=USR1 --batch: what #SBATCH --signal=B:USR1@120 does before
+# the time limit).  The template passes it to the ranks, the app saves and exits 0, the job requeues itself,
+# the second run resumes from latest_checkpointed_iteration.txt and finishes; its losses after the resume equal
+# those of an uninterrupted run.  Skips (77) without root, Slurm, or an app with -save.
+. "$top_srcdir/tests/hpc/hpc_common.sh"
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run the Slurm daemons"; rm -rf "$tmp"; exit 77; }
+for c in munged slurmctld slurmd sbatch squeue scontrol scancel; do
+  command -v $c >/dev/null || { echo "SKIP: $c not found (Debian: apt-get install slurm-wlm munge)"; rm -rf "$tmp"; exit 77; }
+done
+"$top_builddir/apps/flagscale-pretrain" -help 2>/dev/null | grep -q '^ *-save ' \
+  || { echo "SKIP: this flagscale-pretrain has no checkpointing (-save)"; rm -rf "$tmp"; exit 77; }
+. "$top_srcdir/tests/hpc/slurm_local.sh"
+trap 'fs_slurm_stop; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+t0=$(date +%s)
+iters=${FS_REQUEUE_ITERS:-150}
+
+p=$tmp/prefix
+fs_install "$p" || exit 1
+fs_slurm_start "$tmp/slurm" || exit 1
+export PATH=$p/bin:$PATH FLAGSCALE_DATA_DIR=$p/share/flagscale
+unset PETSC_OPTIONS
+mkdir -p "$tmp/work" && cd "$tmp/work" || exit 1
+xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 40 > docs.jsonl
+mpirun -np 2 flagscale-preprocess -input docs.jsonl -output_prefix docs -append_eod -log_interval 0 > pre.log 2>&1 \
+  || { cat pre.log; exit 1; }
+cat > tiny.opts <<EOT
+-num_layers 2
+-hidden_size 32
+-num_attention_heads 4
+-num_query_groups 2
+-seq_length 32
+-micro_batch_size 2
+-log_interval 1
+-seed 7
+-eval_interval 0
+-lr_decay_style cosine
+EOT
+common=(-options_file "$PWD/tiny.opts" -train_iters "$iters" -data_path "$PWD/docs_text_document"
+        -data_cache_path "$PWD/cache")
+# the reference: the same training, uninterrupted
+mpirun -np 2 flagscale-pretrain "${common[@]}" -metrics_file "$PWD/ref.jsonl" > ref.log 2>&1 || { cat ref.log; exit 1; }
+
+j=$(FS_SAVE_INTERVAL=0 sbatch --parsable --time=00:05:00 --job-name=pt-requeue "$FLAGSCALE_DATA_DIR/batch/slurm/pretrain.sbatch" \
+     "$PWD/tiny.opts" -train_iters "$iters" -data_path "$PWD/docs_text_document" -data_cache_path "$PWD/cache" \
+     -metrics_file "$PWD/run.jsonl")
+log=pt-requeue-$j.out
+echo "submitted job $j"
+# signal it once it is training (iteration >= 10), well before the end
+n=0
+until n_it=$(grep -c '"iteration"' run.jsonl 2>/dev/null); [ "${n_it:-0}" -ge 10 ]; do
+  n=$((n + 1)); [ $n -gt 240 ] && { echo "FAIL: job $j did not start training in 60 s"; cat "$log"; exit 1; }
+  sleep 0.25
+done
+scancel --signal=USR1 --batch "$j"
+echo "sent SIGUSR1 to the batch shell of job $j"
+# Slurm holds a requeued job back for a while (BeginTime); a test need not wait for that
+n=0
+until scontrol show job "$j" | grep -q 'Restarts=1'; do
+  n=$((n + 1)); [ $n -gt 120 ] && break; sleep 0.25
+done
+scontrol show job "$j" | grep -o 'JobState=[A-Z]* Reason=[A-Za-z]*'
+scontrol update JobId="$j" StartTime=now
+# wait for the second run to end (bounded)
+state=$(fs_slurm_wait "$j" 120)
+sed 's/^/    | /' "$log" | grep -v ' iteration  ' | cut -c1-200
+check "job COMPLETED after the requeue (got ${state:-nothing})" test "$state" = COMPLETED
+check "the template forwarded SIGUSR1" grep -q "got SIGUSR1" "$log"
+check "the app saved on the signal and exited 0" grep -q "app exited with status 0" "$log"
+check "the job requeued itself" grep -q "requeueing job $j" "$log"
+restarts=$(scontrol show job "$j" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
+check "Slurm counts one restart (Restarts=$restarts)" test "$restarts" = 1
+check "the second run resumed from the checkpoint" grep -q "resuming from .*checkpoints/pt-requeue (iteration [1-9]" "$log"
+check "the second run passed -load" grep -q -- "-load .*checkpoints/pt-requeue" "$log"
+check "training finished: $iters iterations" test "$(cat checkpoints/pt-requeue/latest_checkpointed_iteration.txt 2>/dev/null)" = "$iters"
+stop=$(grep -m1 -o 'resuming from .*(iteration [0-9]*' "$log" | sed 's/.*iteration //')
+echo "stopped at iteration ${stop:-?} of $iters"
+check "stopped early (before iteration $iters)" test "${stop:-$iters}" -lt "$iters"
+# every iteration is in the metrics once per run: after the resume, the losses must be the uninterrupted run's
+loss() { sed -n 's/.*"iteration": \([0-9]*\),.*"loss": \([^,]*\),.*/\1 \2/p' "$1"; }
+loss ref.jsonl > ref.txt
+loss run.jsonl | awk -v s="${stop:-0}" '$1 > s' > resumed.txt
+check "the resumed run logged iterations $((${stop:-0} + 1))..$iters" test "$(wc -l < resumed.txt)" = $((iters - ${stop:-0}))
+check "losses after the resume = uninterrupted run's (rel. 1e-5)" awk 'NR == FNR { r[$1] = $2; next }
+  { if (!($1 in r)) bad = 1; d = $2 - r[$1]; if (d < 0) d = -d; if (d > 1e-5 * r[$1]) { bad = 1; print "iteration " $1 ": " $2 " vs " r[$1] } }
+  END { exit bad }' ref.txt resumed.txt
+echo "test time: $(( $(date +%s) - t0 )) s"
+exit $fail
