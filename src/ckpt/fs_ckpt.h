@@ -44,6 +44,9 @@ PetscErrorCode fs_ckpt_set_attr_string(struct fs_ckpt_writer *w, const char *nam
 PetscErrorCode fs_ckpt_write(struct fs_ckpt_writer *w, const char *name, enum fs_dtype file_dtype, int ndim,
                              const int64_t shape[], const int64_t start[], const int64_t count[],
                              const float *data);
+/* Elements per checksum block for the tensors written after this call (default 1M; small values let tests
+ * exercise many blocks). */
+PetscErrorCode fs_ckpt_set_checksum_block(struct fs_ckpt_writer *w, int64_t n_elem);
 /* Closes the file, fsyncs it, renames FINAL.tmp -> FINAL, fsyncs the directory; logs the write throughput.
  * *w is freed and set to NULL, also on error (then the .tmp file is removed). */
 PetscErrorCode fs_ckpt_finish(struct fs_ckpt_writer **w);
@@ -66,7 +69,7 @@ PetscErrorCode fs_ckpt_shape(struct fs_ckpt_reader *r, const char *name, int *nd
                              enum fs_dtype *file_dtype);
 /* Reads the block [start, start+count) of `name` into out[count[0]*count[1]] (fp32, bf16 widened).  ndim and
  * shape are what the caller expects: a different shape in the file is an error naming both.  Corrupt data
- * (HDF5's Fletcher32 checksum) is an error naming the tensor. */
+ * (a checksum mismatch in any block the ranks' reads touch) is an error naming the tensor. */
 PetscErrorCode fs_ckpt_read(struct fs_ckpt_reader *r, const char *name, int ndim, const int64_t shape[],
                             const int64_t start[], const int64_t count[], float *out);
 /* bytes of tensor data read so far by this rank and the seconds spent in fs_ckpt_read */

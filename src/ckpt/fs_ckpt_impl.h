@@ -12,7 +12,7 @@
  * refuses to open it without saying what was lost). */
 #define FS_CKPT_USERBLOCK ((size_t)1 << 20)
 #define FS_CKPT_INDEX_MAGIC "FLAGSCALE-CKPT-INDEX 1\n"
-#define FS_CKPT_CHUNK_BYTES ((size_t)4 << 20) /* target bytes per chunk (Fletcher32 unit) */
+#define FS_CKPT_CHECKSUM_BLOCK ((int64_t)1 << 20) /* default elements per checksum block */
 
 struct fs_ckpt_writer {
   MPI_Comm comm; /* duplicate of the caller's */
@@ -20,6 +20,7 @@ struct fs_ckpt_writer {
   char *final_path, *tmp_path;
   hid_t file, dxpl;
   double t_start, n_bytes; /* global tensor bytes written */
+  int64_t checksum_block;  /* elements per checksum block */
   char **names;            /* tensors written, in order (for the index) */
   int n_names, cap_names;
 };
@@ -29,6 +30,7 @@ struct fs_ckpt_reader {
   int rank, size;
   char *path;
   hid_t file, dxpl;
+  int fd;                  /* the same file, for reading whole checksum blocks */
   double n_bytes, seconds; /* this rank's reads */
 };
 
@@ -45,6 +47,11 @@ enum fs_dtype fs_ckpt_dtype_of(hid_t type);
 PetscErrorCode fs_ckpt_fsync_path(const char *path);
 /* the directory part of path, for fsync after rename (malloc'ed) */
 PetscErrorCode fs_ckpt_dirname(const char *path, char **dir);
+
+/* sums[b] += checksum of the hyperslab's elements in block b (and counts[b] += how many, if counts);
+ * data holds the stored representation (uint32 for f32, uint16 for bf16), row-major over the block */
+void fs_ckpt_sum_block(uint64_t *sums, int64_t *counts, int64_t block, int ndim, const int64_t shape[],
+                       const int64_t start[], const int64_t count[], const void *data, size_t elsize);
 
 /* HDF5 call with context: "ctx: call failed (HDF5: innermost description)" */
 #define FSCkptH5(call, ...) \

@@ -1,6 +1,8 @@
 /* fs_ckpt_read.c -- the checkpoint reader: format checks, truncation report from the index, collective
- * hyperslab reads verified by HDF5's Fletcher32 filter, bf16 widened to fp32. */
+ * hyperslab reads verified against the tensors' block checksums, bf16 widened to fp32. */
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "fs_ckpt_impl.h"
@@ -141,6 +143,8 @@ static PetscErrorCode open_file(struct fs_ckpt_reader *r)
   }
   FSCkptH5(r->dxpl = H5Pcreate(H5P_DATASET_XFER), "checkpoint %s", r->path);
   FSCkptH5(H5Pset_dxpl_mpio(r->dxpl, H5FD_MPIO_COLLECTIVE), "checkpoint %s", r->path);
+  r->fd = open(r->path, O_RDONLY);
+  FSCheck(r->fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open checkpoint %s: %s", r->path, strerror(errno));
   FSCkptH5(has_format = H5Aexists(r->file, "format"), "checkpoint %s", r->path);
   FSCkptH5(has_version = H5Aexists(r->file, "format_version"), "checkpoint %s", r->path);
   FSCheck(has_format > 0 && has_version > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
@@ -168,6 +172,7 @@ static void reader_free(struct fs_ckpt_reader *r)
   if (!r) return;
   if (r->dxpl > 0) H5Pclose(r->dxpl);
   if (r->file > 0) H5Fclose(r->file);
+  if (r->fd >= 0) close(r->fd);
   free(r->path);
   if (r->comm != MPI_COMM_NULL) MPI_Comm_free(&r->comm);
   free(r);
@@ -183,7 +188,7 @@ PetscErrorCode fs_ckpt_open(MPI_Comm comm, const char *path, struct fs_ckpt_read
   FSCheck(path && *path, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "fs_ckpt_open: empty path");
   FSCalloc(sizeof *r, &r);
   r->comm = MPI_COMM_NULL;
-  r->file = r->dxpl = -1;
+  r->file = r->dxpl = r->fd = -1;
   PetscCallMPI(MPI_Comm_dup(comm, &r->comm));
   MPI_Comm_rank(r->comm, &r->rank);
   MPI_Comm_size(r->comm, &r->size);
@@ -378,22 +383,39 @@ static PetscErrorCode read_check_args(struct fs_ckpt_reader *r, const char *name
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* phase 1: the tensor exists with the expected shape (same answer on every rank) */
-static PetscErrorCode read_open(struct fs_ckpt_reader *r, const char *name, int ndim, const int64_t shape[],
-                                hid_t *dset, enum fs_dtype *dtype)
+/* what a read needs to know of one tensor */
+struct tensor_io {
+  hid_t dset;
+  enum fs_dtype dtype;
+  int ndim;
+  int64_t shape[FS_CKPT_MAX_NDIM], n_global;
+  int64_t block, n_blocks; /* checksum blocks; block 0 = the tensor has no checksums (not written by us) */
+  uint64_t *stored;        /* [n_blocks] */
+  int64_t data_offset;     /* byte offset of the data in the file, -1 if none */
+};
+
+static void tensor_io_free(struct tensor_io *t)
 {
-  int fnd;
+  if (t->dset >= 0) H5Dclose(t->dset);
+  t->dset = -1;
+  free(t->stored);
+  t->stored = NULL;
+}
+
+/* phase 1: the tensor exists with the expected shape; its checksums (same answer on every rank) */
+static PetscErrorCode read_open(struct fs_ckpt_reader *r, const char *name, int ndim, const int64_t shape[],
+                                struct tensor_io *t)
+{
+  int fnd, same;
   int64_t fshape[FS_CKPT_MAX_NDIM];
-  int same;
+  htri_t has_sum, has_block;
 
   PetscFunctionBegin;
-  PetscCall(dataset_shape(r, name, dset, &fnd, fshape, dtype));
+  PetscCall(dataset_shape(r, name, &t->dset, &fnd, fshape, &t->dtype));
   same = fnd == ndim;
   for (int d = 0; same && d < ndim; d++) same = fshape[d] == shape[d];
   if (!same) {
     char want[96], have[96];
-    H5Dclose(*dset);
-    *dset = -1;
     shape_text(want, sizeof want, ndim, shape);
     shape_text(have, sizeof have, fnd, fshape);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
@@ -401,12 +423,39 @@ static PetscErrorCode read_open(struct fs_ckpt_reader *r, const char *name, int 
             "model configuration?)",
             r->path, name, have, want);
   }
+  t->ndim = ndim;
+  t->n_global = 1;
+  for (int d = 0; d < ndim; d++) t->n_global *= (t->shape[d] = shape[d]);
+  haddr_t addr = H5Dget_offset(t->dset);
+  t->data_offset = addr == HADDR_UNDEF ? -1 : (int64_t)addr; /* H5Dget_offset: from the start of the file */
+  FSCkptH5(has_sum = H5Aexists(t->dset, "checksum"), "checkpoint %s: tensor %s", r->path, name);
+  FSCkptH5(has_block = H5Aexists(t->dset, "checksum_block"), "checkpoint %s: tensor %s", r->path, name);
+  if (has_sum <= 0 || has_block <= 0) PetscFunctionReturn(PETSC_SUCCESS); /* a foreign file: nothing to verify */
+  hid_t a = H5Aopen(t->dset, "checksum_block", H5P_DEFAULT);
+  herr_t st = a < 0 ? -1 : H5Aread(a, H5T_NATIVE_INT64, &t->block);
+  if (a >= 0) H5Aclose(a);
+  FSCkptH5(st, "checkpoint %s: tensor %s: checksum_block", r->path, name);
+  FSCheck(t->block >= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "checkpoint %s: tensor %s: bad checksum_block %lld",
+          r->path, name, (long long)t->block);
+  t->n_blocks = t->n_global ? (t->n_global + t->block - 1) / t->block : 1;
+  a = H5Aopen(t->dset, "checksum", H5P_DEFAULT);
+  hid_t space = a < 0 ? -1 : H5Aget_space(a);
+  hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+  if (space >= 0) H5Sclose(space);
+  t->stored = n == t->n_blocks ? malloc((size_t)n * sizeof *t->stored) : NULL;
+  st = t->stored ? H5Aread(a, H5T_NATIVE_UINT64, t->stored) : -1;
+  if (a >= 0) H5Aclose(a);
+  FSCheck(st >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+          "checkpoint %s: tensor %s: its checksum attribute is unreadable or has %lld blocks instead of %lld (damaged "
+          "metadata)",
+          r->path, name, (long long)n, (long long)t->n_blocks);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* phase 2: the collective read; a failure (a Fletcher32 mismatch) may be on some ranks only */
-static PetscErrorCode read_data(struct fs_ckpt_reader *r, const char *name, hid_t dset, enum fs_dtype dtype,
-                                int ndim, const int64_t start[], const int64_t count[], float *out)
+/* phase 2: the collective read, and this rank's checksums of what it read (sums/counts [n_blocks]) */
+static PetscErrorCode read_data(struct fs_ckpt_reader *r, const char *name, struct tensor_io *t,
+                                const int64_t start[], const int64_t count[], float *out, uint64_t *sums,
+                                int64_t *counts)
 {
   hsize_t hstart[FS_CKPT_MAX_NDIM], hcount[FS_CKPT_MAX_NDIM], mdim;
   hid_t fspace = -1, mspace = -1, type = -1;
@@ -416,60 +465,135 @@ static PetscErrorCode read_data(struct fs_ckpt_reader *r, const char *name, hid_
   char h5[256] = "";
 
   PetscFunctionBegin;
-  for (int d = 0; d < ndim; d++) {
+  for (int d = 0; d < t->ndim; d++) {
     hstart[d] = (hsize_t)start[d];
     hcount[d] = (hsize_t)count[d];
     n_elem *= count[d];
   }
   mdim = (hsize_t)(n_elem ? n_elem : 1);
-  if (dtype == FS_DTYPE_BF16 && n_elem) {
+  if (t->dtype == FS_DTYPE_BF16 && n_elem) {
     buf = malloc((size_t)n_elem * 2);
     FSCheck(buf, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory reading %s (%lld elements)", name,
             (long long)n_elem);
   }
-  type = dtype == FS_DTYPE_BF16 ? fs_ckpt_bf16_type() : H5Tcopy(H5T_NATIVE_FLOAT);
-  fspace = H5Dget_space(dset);
+  /* read the stored representation (no HDF5 conversion): that is what the checksums cover */
+  type = t->dtype == FS_DTYPE_BF16 ? fs_ckpt_bf16_type() : H5Tcopy(H5T_IEEE_F32LE);
+  fspace = H5Dget_space(t->dset);
   mspace = H5Screate_simple(1, &mdim, NULL);
   st = (type < 0 || fspace < 0 || mspace < 0) ? -1 : 0;
   if (st >= 0) st = n_elem ? H5Sselect_hyperslab(fspace, H5S_SELECT_SET, hstart, NULL, hcount, NULL)
                            : H5Sselect_none(fspace);
   if (st >= 0 && !n_elem) st = H5Sselect_none(mspace);
-  if (st >= 0) {
-    H5E_BEGIN_TRY { st = H5Dread(dset, type, mspace, fspace, r->dxpl, buf); } H5E_END_TRY;
+  if (st >= 0 && t->n_global) {
+    H5E_BEGIN_TRY { st = H5Dread(t->dset, type, mspace, fspace, r->dxpl, buf); } H5E_END_TRY;
   }
   if (st < 0) fs_ckpt_h5_error(h5, sizeof h5);
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);
   if (type >= 0) H5Tclose(type);
+  if (st >= 0 && n_elem && t->block)
+    fs_ckpt_sum_block(sums, counts, t->block, t->ndim, t->shape, start, count, buf, fs_dtype_size(t->dtype));
   if (st >= 0 && buf != out) fs_convert_bf16_to_fp32(out, buf, n_elem);
   if (buf != out) free(buf);
-  if (st < 0) {
-    int checksum = strstr(h5, "Fletcher32") || strstr(h5, "checksum") || strstr(h5, "filter");
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "checkpoint %s: tensor %s: %s (HDF5: %s). Load an earlier checkpoint",
-            r->path, name,
-            checksum ? "data is corrupt (checksum mismatch); the file was damaged after it was written"
-                     : "reading the data failed",
-            h5);
+  FSCheck(st >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_READ,
+          "checkpoint %s: tensor %s: reading the data failed (HDF5: %s). Load an earlier checkpoint", r->path, name, h5);
+  r->n_bytes += (double)n_elem * (double)fs_dtype_size(t->dtype);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* phase 3, local part: every block some rank read is verified by exactly one rank: the lowest rank that read
+ * all of it (its sum is already computed), else rank b % size, which reads the whole block (column splits) */
+static PetscErrorCode verify_blocks(struct fs_ckpt_reader *r, const char *name, const struct tensor_io *t,
+                                    const uint64_t *sums, const int *full_rank, const int *touched)
+{
+  size_t elsize = fs_dtype_size(t->dtype);
+  unsigned char *raw = NULL;
+  uint64_t *scratch = NULL;
+
+  PetscFunctionBegin;
+  for (int64_t b = 0; b < t->n_blocks; b++) {
+    int64_t first = b * t->block, len = t->n_global - first < t->block ? t->n_global - first : t->block;
+    uint64_t sum;
+    if (len <= 0) continue;
+    if (full_rank[b] == r->rank) {
+      sum = sums[b];
+    } else if (full_rank[b] == r->size && touched[b] && b % r->size == r->rank) {
+      int64_t one[1] = {first}, cnt[1] = {len}, all[1] = {t->n_global};
+      size_t n_bytes = (size_t)len * elsize;
+      if (!raw) raw = malloc((size_t)t->block * elsize);
+      FSCheck(raw, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory verifying %s", name);
+      ssize_t got = pread(r->fd, raw, n_bytes, (off_t)(t->data_offset + first * (int64_t)elsize));
+      if (got != (ssize_t)n_bytes) {
+        free(raw);
+        free(scratch);
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ,
+                "checkpoint %s: tensor %s: elements [%lld, %lld) cannot be read back (%s); the file is damaged", r->path,
+                name, (long long)first, (long long)(first + len), got < 0 ? strerror(errno) : "short read");
+      }
+      if (!scratch) scratch = calloc((size_t)t->n_blocks, sizeof *scratch);
+      if (!scratch) free(raw);
+      FSCheck(scratch, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory verifying %s", name);
+      fs_ckpt_sum_block(scratch, NULL, t->block, 1, all, one, cnt, raw, elsize); /* adds to scratch[b] only */
+      sum = scratch[b];
+    } else {
+      continue;
+    }
+    if (sum != t->stored[b]) {
+      free(raw);
+      free(scratch);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ,
+              "checkpoint %s: tensor %s: data is corrupt in elements [%lld, %lld) (checksum mismatch); the file was "
+              "damaged after it was written. Load an earlier checkpoint",
+              r->path, name, (long long)first, (long long)(first + len));
+    }
   }
-  r->n_bytes += (double)n_elem * (double)fs_dtype_size(dtype);
+  free(raw);
+  free(scratch);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode fs_ckpt_read(struct fs_ckpt_reader *r, const char *name, int ndim, const int64_t shape[],
                             const int64_t start[], const int64_t count[], float *out)
 {
-  hid_t dset = -1;
-  enum fs_dtype dtype = FS_DTYPE_F32;
+  struct tensor_io t = {.dset = -1};
   double t0 = MPI_Wtime();
+  uint64_t *sums = NULL;
+  int64_t *counts = NULL;
+  int *full_rank = NULL, *touched = NULL;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   FSCheck(r && r->file > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "fs_ckpt_read: reader is not open");
   PetscCall(fs_ckpt_agree(r->comm, read_check_args(r, name, ndim, shape, start, count, out)));
-  PetscCall(fs_ckpt_agree(r->comm, read_open(r, name, ndim, shape, &dset, &dtype)));
-  ierr = read_data(r, name, dset, dtype, ndim, start, count, out);
-  H5Dclose(dset);
-  PetscCall(fs_ckpt_agree(r->comm, ierr));
+  ierr = fs_ckpt_agree(r->comm, read_open(r, name, ndim, shape, &t));
+  if (ierr) tensor_io_free(&t);
+  PetscCall(ierr);
+  int64_t nb = t.block ? t.n_blocks : 1;
+  sums = calloc((size_t)nb, sizeof *sums);
+  counts = calloc((size_t)nb, sizeof *counts);
+  full_rank = malloc((size_t)nb * sizeof *full_rank);
+  touched = malloc((size_t)nb * sizeof *touched);
+  ierr = sums && counts && full_rank && touched ? PETSC_SUCCESS : PETSC_ERR_MEM;
+  if (!ierr) ierr = read_data(r, name, &t, start, count, out, sums, counts);
+  ierr = fs_ckpt_agree(r->comm, ierr);
+  if (!ierr && t.block) {
+    for (int64_t b = 0; b < nb; b++) {
+      int64_t len = t.n_global - b * t.block < t.block ? t.n_global - b * t.block : t.block;
+      full_rank[b] = counts[b] == len ? r->rank : r->size;
+      touched[b] = counts[b] > 0;
+    }
+    ierr = MPI_Allreduce(MPI_IN_PLACE, full_rank, (int)nb, MPI_INT, MPI_MIN, r->comm) ||
+               MPI_Allreduce(MPI_IN_PLACE, touched, (int)nb, MPI_INT, MPI_MAX, r->comm)
+             ? PETSC_ERR_MPI
+             : PETSC_SUCCESS;
+    if (!ierr) ierr = fs_ckpt_agree(r->comm, verify_blocks(r, name, &t, sums, full_rank, touched));
+  }
+  free(sums);
+  free(counts);
+  free(full_rank);
+  free(touched);
+  tensor_io_free(&t);
+  PetscCall(ierr);
   r->seconds += MPI_Wtime() - t0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

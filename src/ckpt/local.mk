@@ -1,5 +1,5 @@
 # src/ckpt: parallel-HDF5 checkpoints (fs_ckpt.h; schema in doc/checkpoint-format.md)
-libflagscale_a_SOURCES += src/ckpt/fs_ckpt_impl.h src/ckpt/fs_ckpt_util.c src/ckpt/fs_ckpt_write.c \
+libflagscale_a_SOURCES += src/ckpt/fs_ckpt_impl.h src/ckpt/fs_ckpt_util.c src/ckpt/fs_ckpt_sum.c src/ckpt/fs_ckpt_write.c \
 	src/ckpt/fs_ckpt_read.c src/ckpt/fs_ckpt_dir.c
 pkginclude_HEADERS += src/ckpt/fs_ckpt.h
 # test_ckpt: one rank by itself; tests/mpi/test_ckpt.sh runs it on 2 and 3 ranks and crosses writer/reader counts

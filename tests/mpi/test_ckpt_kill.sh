@@ -17,7 +17,7 @@ run 2 "$prog" slow "$dir" 1
 killed=0
 for round in 1 2 3 4 5 6; do
   rm -f "$dir"/pid.*
-  $MPIEXEC -n 2 "$prog" slow "$dir" 2 > "$tmp/slow.log" 2>&1 &
+  timeout -s KILL 60 $MPIEXEC -n 2 "$prog" slow "$dir" 2 > "$tmp/slow.log" 2>&1 &
   job=$!
   i=0
   while [ ! -s "$dir/pid.0" ] || [ ! -s "$dir/pid.1" ]; do
@@ -28,10 +28,7 @@ for round in 1 2 3 4 5 6; do
   victim=$((round % 2))
   sleep "$delay"
   kill -9 "$(cat "$dir/pid.$victim")" 2>/dev/null
-  ( sleep 60; kill -9 $job 2>/dev/null ) &
-  watchdog=$!
   wait $job
-  kill $watchdog 2>/dev/null
   tracker=$(cat "$dir/latest_checkpointed_iteration.txt")
   if [ -e "$dir/iter_0000002.h5" ]; then
     state="checkpoint 2 was complete before the kill"

@@ -84,6 +84,7 @@ static PetscErrorCode write_all(const char *path, int64_t iteration)
 
   PetscFunctionBegin;
   PetscCall(fs_ckpt_create(g_comm, path, &w));
+  PetscCall(fs_ckpt_set_checksum_block(w, 1000)); /* many blocks: partial, shared and whole-block verification */
   PetscCall(fs_ckpt_set_attr_int64(w, "iteration", iteration));
   PetscCall(fs_ckpt_set_attr_int64(w, "consumed_train_samples", 123456789012345LL));
   PetscCall(fs_ckpt_set_attr_double(w, "lr", 2.5e-4));
@@ -334,6 +335,7 @@ static void test_corruption(const char *dir)
   for (int i = 0; i < 64 * 64; i++) other[i] = (float)i;
   split(N, g_size, g_rank, st, ct);
   FS_EXPECT_OK(fs_ckpt_create(g_comm, path, &w));
+  FS_EXPECT_OK(fs_ckpt_set_checksum_block(w, 1000));
   FS_EXPECT_OK(fs_ckpt_write(w, "/model/first", FS_DTYPE_F32, 2, sh2, z2, g_rank ? z2 : sh2, other));
   FS_EXPECT_OK(fs_ckpt_write(w, "/model/pattern", FS_DTYPE_F32, 1, shape, st, ct, buf + st[0]));
   FS_EXPECT_OK(fs_ckpt_finish(&w));
@@ -356,8 +358,18 @@ static void test_corruption(const char *dir)
   (void)MPI_Bcast(&at, 1, MPI_LONG, 0, g_comm);
   FS_EXPECT(at >= 0, "found the pattern to flip in %s", bad);
   expect_error(read_one(bad, "/model/pattern", 1, shape), "/model/pattern", "flipped byte");
-  expect_error(read_one(bad, "/model/pattern", 1, shape), "corrupt", "flipped byte says corrupt");
+  expect_error(read_one(bad, "/model/pattern", 1, shape), "corrupt in elements [12000, 13000)", "flipped byte: where");
   FS_EXPECT_OK(read_one(bad, "/model/first", 2, sh2)); /* the undamaged tensor still loads */
+  {
+    /* blocks away from the damage still load; a split read where ONE rank holds the damaged block fails on all */
+    struct fs_ckpt_reader *rr;
+    int64_t s0[1] = {20000 + g_rank}, c0[1] = {5000}, sp[1], cp[1];
+    FS_EXPECT_OK(fs_ckpt_open(g_comm, bad, &rr));
+    FS_EXPECT_OK(fs_ckpt_read(rr, "/model/pattern", 1, shape, s0, c0, buf));
+    split(N, g_size, g_size - 1 - g_rank, sp, cp);
+    expect_error(fs_ckpt_read(rr, "/model/pattern", 1, shape, sp, cp, buf), "/model/pattern", "flipped byte, split read");
+    fs_ckpt_close(&rr);
+  }
 
   /* truncated in the middle of /model/pattern's data */
   snprintf(bad, sizeof bad, "%s/truncated.h5", dir);
