@@ -1,1 +1,6 @@
-# src/infer: KV cache, sampler, generation engine
+# src/infer: paged KV cache, decode forward and its CPU kernels, sampler, continuous-batching engine, the app's logic
+libflagscale_a_SOURCES += src/infer/fs_kv_cache.c src/infer/fs_infer_kernels.c src/infer/fs_infer_forward.c
+pkginclude_HEADERS += src/infer/fs_kv_cache.h src/infer/fs_infer_kernels.h src/infer/fs_infer_forward.h
+# decode forward (prefill + step-by-step) against fs_model_logits, LLaMA GQA and GPT-2 structures
+check_PROGRAMS += tests/unit/test_infer_forward
+TESTS += tests/unit/test_infer_forward
