@@ -93,16 +93,21 @@ fs_launch_cmd() {
     # PBS: Debian's Open MPI has no TM support, so hand it the node file (one line per MPI process)
     hf=()
     [ "$FS_SCHED" = pbs ] && hf=(--hostfile "$PBS_NODEFILE")
+    # the environment the ranks on other nodes need (ssh starts them with a bare one)
+    for v in OMP_NUM_THREADS OPENBLAS_NUM_THREADS FLAGSCALE_DATA_DIR LD_LIBRARY_PATH PATH; do
+      [ -n "${!v:-}" ] && hf+=(-x "$v")
+    done
     # shellcheck disable=SC2206
-    FS_LAUNCH=(mpirun -np "$FS_NTASKS" "${hf[@]}" --bind-to core -x OMP_NUM_THREADS -x OPENBLAS_NUM_THREADS
-               -x FLAGSCALE_DATA_DIR -x LD_LIBRARY_PATH -x PATH ${FS_MPIRUN_ARGS:-})
+    FS_LAUNCH=(mpirun -np "$FS_NTASKS" "${hf[@]}" --bind-to core ${FS_MPIRUN_ARGS:-})
   fi
 }
 
+# The app treats SIGUSR1 and SIGTERM alike (finish the iteration, save, exit 0).  Both launchers are sent USR1:
+# srun and mpirun pass it on to every rank, while mpirun takes a SIGTERM as "abort the job" and exits 1.
 fs_on_signal() {
   FS_SIGNALLED=$1
-  echo "== $(date -u '+%H:%M:%S') got SIG$1: asking the app to save and stop (forwarded to $FS_APP_PID)"
-  [ -n "${FS_APP_PID:-}" ] && kill -s "$1" "$FS_APP_PID" 2>/dev/null
+  echo "== $(date -u '+%H:%M:%S') got SIG$1: asking the app to save and stop (SIGUSR1 to $FS_APP_PID)"
+  [ -n "${FS_APP_PID:-}" ] && kill -s USR1 "$FS_APP_PID" 2>/dev/null
 }
 
 fs_run() {
