@@ -10,7 +10,7 @@ build=${1:-$top/build}
 pkgs="build-essential autoconf automake libtool pkg-config xz-utils
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libpetsc-real-dev
   libmicrohttpd-dev libjansson-dev libpcre2-dev libopenblas-dev"
-[ "${FS_TEST_DEPS:-0}" = 1 ] && pkgs="$pkgs python3-torch python3-numpy"
+[ "${FS_TEST_DEPS:-0}" = 1 ] && pkgs="$pkgs python3-torch python3-numpy python3-h5py"
 if [ "${FS_SKIP_APT:-0}" != 1 ]; then
   need_apt=0
   for p in $pkgs; do
@@ -25,9 +25,9 @@ if [ "${FS_SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 # Python modules for the reference tests (optional: those tests skip without them)
-mods="numpy tokenizers tensorboard h5py"
+mods="numpy tokenizers tensorboard h5py safetensors gguf"
 if [ "${FS_TEST_DEPS:-0}" = 1 ] && command -v python3 >/dev/null \
-   && ! python3 -c 'import numpy, tokenizers, tensorboard, h5py' 2>/dev/null; then
+   && ! python3 -c 'import numpy, tokenizers, tensorboard, h5py, safetensors, gguf' 2>/dev/null; then
   echo "== installing $mods for the reference tests (pip)"
   # shellcheck disable=SC2086
   python3 -m pip install -q $mods 2>/dev/null \

@@ -1,0 +1,6 @@
+# apps/flagscale-convert
+bin_PROGRAMS += apps/flagscale-convert
+apps_flagscale_convert_SOURCES = apps/flagscale-convert.c
+check_PROGRAMS += tests/ref/logits_tool
+TESTS += tests/ref/test_convert_hf.sh
+EXTRA_DIST += tests/ref/test_convert_hf.sh tests/ref/convert_hf_check.py
