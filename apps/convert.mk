@@ -4,3 +4,5 @@ apps_flagscale_convert_SOURCES = apps/flagscale-convert.c
 check_PROGRAMS += tests/ref/logits_tool
 TESTS += tests/ref/test_convert_hf.sh
 EXTRA_DIST += tests/ref/test_convert_hf.sh tests/ref/convert_hf_check.py
+TESTS += tests/ref/test_convert_gguf.sh
+EXTRA_DIST += tests/ref/test_convert_gguf.sh tests/ref/gguf_make.py
