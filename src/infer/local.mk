@@ -4,3 +4,9 @@ pkginclude_HEADERS += src/infer/fs_kv_cache.h src/infer/fs_infer_kernels.h src/i
 # decode forward (prefill + step-by-step) against fs_model_logits, LLaMA GQA and GPT-2 structures
 check_PROGRAMS += tests/unit/test_infer_forward
 TESTS += tests/unit/test_infer_forward
+libflagscale_a_SOURCES += src/infer/fs_sampler.c src/infer/fs_engine_impl.h src/infer/fs_engine.c \
+	src/infer/fs_engine_output.c
+pkginclude_HEADERS += src/infer/fs_sampler.h src/infer/fs_engine.h
+# engine: batching independence, preemption, greedy vs full forward, scoring, stops, streaming; the sampler
+check_PROGRAMS += tests/unit/test_infer_engine
+TESTS += tests/unit/test_infer_engine
