@@ -39,9 +39,9 @@ uninstall-local:
 
 # ---- man pages: one per executable, generated from its -help (so they cannot drift) + doc/man/APP.sections
 FS_MAN_APPS = flagscale-preprocess flagscale-pretrain
-man_MANS = doc/man/flagscale-preprocess.1 doc/man/flagscale-pretrain.1
+nodist_man_MANS = doc/man/flagscale-preprocess.1 doc/man/flagscale-pretrain.1
 EXTRA_DIST += doc/man/gen-man.sh doc/man/flagscale-preprocess.sections doc/man/flagscale-pretrain.sections
-CLEANFILES += $(man_MANS)
+CLEANFILES += $(nodist_man_MANS)
 doc/man/%.1: apps/% $(srcdir)/doc/man/gen-man.sh $(srcdir)/doc/man/%.sections
 	$(AM_V_GEN)$(MKDIR_P) doc/man && \
 	$(SHELL) $(srcdir)/doc/man/gen-man.sh apps/$* $(PACKAGE_VERSION) $(srcdir)/doc/man/$*.sections > $@.tmp && mv $@.tmp $@

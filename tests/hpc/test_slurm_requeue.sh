@@ -17,7 +17,7 @@ done
 trap 'fs_slurm_stop; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 t0=$(date +%s)
-iters=${FS_REQUEUE_ITERS:-150}
+iters=${FS_REQUEUE_ITERS:-100}
 
 p=$tmp/prefix
 fs_install "$p" || exit 1
