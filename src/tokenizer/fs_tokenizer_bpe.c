@@ -93,6 +93,7 @@ PetscErrorCode fs_tok_bpe_word(struct fs_tokenizer *tok, const unsigned char *wo
   k = 0;
   for (int32_t i = 0; i >= 0; i = s[i].next) k++;
   PetscCall(fs_tokens_reserve(out, k));
-  for (int32_t i = 0; i >= 0; i = s[i].next) out->ids[out->n++] = s[i].id;
+  for (int32_t i = 0; i >= 0; i = s[i].next)
+    if (s[i].id >= 0) out->ids[out->n++] = s[i].id; /* -1: a byte the vocabulary lacks, dropped */
   PetscFunctionReturn(PETSC_SUCCESS);
 }

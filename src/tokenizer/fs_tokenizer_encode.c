@@ -92,7 +92,7 @@ static PetscErrorCode encode_word(struct fs_tokenizer *tok, const unsigned char 
   PetscFunctionBegin;
   if (n == 1) {
     PetscCall(fs_tokens_reserve(out, 1));
-    out->ids[out->n++] = tok->byte_id[w[0]];
+    if (tok->byte_id[w[0]] >= 0) out->ids[out->n++] = tok->byte_id[w[0]]; /* else: not in the vocabulary, dropped */
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if (n > FS_TOK_CACHE_MAX_WORD_BYTES) {
