@@ -38,9 +38,10 @@ uninstall-local:
 	rm -f '$(DESTDIR)$(modulefiledir)/$(PACKAGE_VERSION)'
 
 # ---- man pages: one per executable, generated from its -help (so they cannot drift) + doc/man/APP.sections
-FS_MAN_APPS = flagscale-preprocess flagscale-pretrain
-nodist_man_MANS = doc/man/flagscale-preprocess.1 doc/man/flagscale-pretrain.1
-EXTRA_DIST += doc/man/gen-man.sh doc/man/flagscale-preprocess.sections doc/man/flagscale-pretrain.sections
+FS_MAN_APPS = flagscale-preprocess flagscale-pretrain flagscale-convert
+nodist_man_MANS = doc/man/flagscale-preprocess.1 doc/man/flagscale-pretrain.1 doc/man/flagscale-convert.1
+EXTRA_DIST += doc/man/gen-man.sh doc/man/flagscale-preprocess.sections doc/man/flagscale-pretrain.sections \
+	doc/man/flagscale-convert.sections
 CLEANFILES += $(nodist_man_MANS)
 doc/man/%.1: apps/% $(srcdir)/doc/man/gen-man.sh $(srcdir)/doc/man/%.sections
 	$(AM_V_GEN)$(MKDIR_P) doc/man && \
