@@ -8,6 +8,7 @@
 #include "fs_tokenizer_options.h"
 #include "fs_trainer.h"
 #include "fs_train_ckpt.h"
+#include "fs_layout.h"
 
 struct split_ctx {
   const struct fs_gpt_data *data;
@@ -41,6 +42,7 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   struct fs_model *m = NULL;
   struct fs_trainer *t = NULL;
   struct fs_gpt_data *data = NULL;
+  struct fs_layout *layout = NULL;
   char data_path[FS_OPT_STRLEN], split[FS_OPT_STRLEN], cache[FS_OPT_STRLEN], desc[512];
   PetscBool stop;
   int size, device;
@@ -59,13 +61,10 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   fs_opt_section("Parallelism and precision");
   int64_t tp, pp;
   double initial_scale, min_scale;
-  PetscBool sp, dist_opt, bf16, fp16;
+  PetscBool sp, bf16, fp16;
   PetscCall(fs_opt_int("-tensor_model_parallel_size", 1, "tensor-parallel ranks (only 1 in this release)", &tp, NULL));
   PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (only 1 in this release)", &pp, NULL));
   PetscCall(fs_opt_bool("-sequence_parallel", PETSC_FALSE, "sequence parallelism (needs tensor parallelism)", &sp, NULL));
-  PetscCall(fs_opt_bool("-use_distributed_optimizer", PETSC_FALSE,
-                        "shard optimizer state over data-parallel ranks (this release keeps it replicated: same results, "
-                        "more memory)", &dist_opt, NULL));
   PetscCall(fs_opt_bool("-bf16", PETSC_FALSE, "bf16 mixed precision (GPU backend; the CPU backend trains in fp32)", &bf16, NULL));
   PetscCall(fs_opt_bool("-fp16", PETSC_FALSE, "fp16 mixed precision with dynamic loss scaling (GPU backend)", &fp16, NULL));
   PetscCall(fs_opt_real("-initial_loss_scale", 4294967296.0, "fp16: initial loss scale", &initial_scale, NULL));
@@ -83,12 +82,11 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   FSCheck(!bf16 && !fp16, comm, PETSC_ERR_SUP,
           "-bf16/-fp16 need the GPU backend, which training cannot use yet; the CPU backend trains in fp32: drop the "
           "option");
-  if (dist_opt) fs_log_warn("-use_distributed_optimizer: the optimizer state stays replicated in this release "
-                            "(identical results, %dx the optimizer memory of a sharded one)", 1);
   FSCheck(data_path[0], comm, PETSC_ERR_ARG_WRONG, "%s needs -data_path (a preprocessed dataset prefix)", app);
   FSCheck(cfg.num_layers > 0 && cfg.hidden_size > 0 && cfg.num_attention_heads > 0, comm, PETSC_ERR_ARG_WRONG,
           "give the model: -num_layers, -hidden_size, -num_attention_heads (or an option file from share/flagscale/configs)");
-  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(fs_layout_create(comm, (int)tp, (int)pp, &layout));
+  size = layout->dp;
   PetscCall(fs_tokenizer_create_from_opts(&topts, &tok));
   cfg.vocab_size = fs_tokenizer_vocab_size(tok);
   PetscCall(fs_tokenizer_destroy(&tok));
@@ -100,7 +98,7 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
               (int64_t)(cfg.padded_vocab_size - cfg.vocab_size) * cfg.hidden_size *
               (cfg.untie_embeddings_and_output_weights ? 2 : 1)), (long long)m->table.n_global);
   PetscCall(fs_model_init_params(m, (uint64_t)targs.seed));
-  PetscCall(fs_trainer_create(comm, m, &targs, &t));
+  PetscCall(fs_trainer_create(layout->dp_comm, m, &targs, &t));
   snprintf(t->tokenizer_json, sizeof t->tokenizer_json, "{\"type\": \"%s\", \"vocab_size\": %d}",
            topts.type == FS_TOKENIZER_AQUILA ? "aquila" : "gpt2bpe", cfg.vocab_size);
   if (targs.load[0]) {
@@ -125,5 +123,6 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   PetscCall(fs_gpt_data_destroy(&data));
   PetscCall(fs_trainer_destroy(&t));
   PetscCall(fs_model_destroy(&m));
+  PetscCall(fs_layout_destroy(&layout));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -79,6 +79,9 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
           "-save_interval, -save_keep and -exit_interval must be >= 0");
   FSCheck(!(g->save_interval > 0 && !g->save[0]), comm, PETSC_ERR_ARG_WRONG, "-save_interval needs -save DIR");
   fs_train_signals_install();
+  if (g->use_distributed_optimizer && t->dp_size > 1)
+    fs_log_warn("-use_distributed_optimizer: the optimizer state stays replicated in this release (identical results, "
+                "%dx the optimizer memory of a sharded one)", t->dp_size);
   if (!t->dp_rank && g->metrics_file[0]) {
     t->metrics = fopen(g->metrics_file, "a");
     FSCheck(t->metrics, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open -metrics_file %s: %s", g->metrics_file,

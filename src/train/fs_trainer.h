@@ -46,6 +46,7 @@ struct fs_train_args {
   PetscBool no_load_optim, no_load_rng, finetune;
   int64_t exit_interval;
   double exit_duration_in_mins;
+  PetscBool use_distributed_optimizer; /* ZeRO-1 over the data-parallel ranks */
 };
 
 PetscErrorCode fs_train_args_from_options(struct fs_train_args *a);
@@ -55,7 +56,7 @@ int64_t fs_train_total_samples(const struct fs_train_args *a);
 int64_t fs_train_valid_samples(const struct fs_train_args *a);
 
 struct fs_trainer {
-  MPI_Comm comm;            /* data-parallel communicator */
+  MPI_Comm comm;            /* data-parallel communicator (the layout's dp_comm) */
   int dp_rank, dp_size;
   struct fs_train_args args;
   struct fs_model *model;   /* borrowed */

@@ -46,6 +46,9 @@ PetscErrorCode fs_train_args_from_options(struct fs_train_args *a)
   PetscCall(fs_opt_int("-lr_decay_samples", 0, "decay length in samples (0: all of training)", &a->lr_decay_samples, NULL));
 
   fs_opt_section("Optimizer");
+  PetscCall(fs_opt_bool("-use_distributed_optimizer", PETSC_FALSE,
+                        "shard the optimizer state over the data-parallel ranks (ZeRO-1)", &a->use_distributed_optimizer,
+                        NULL));
   PetscCall(fs_opt_real("-clip_grad", 1.0, "clip the global gradient norm to this (0: off)", &a->clip_grad, NULL));
   PetscCall(fs_opt_real("-adam_beta1", 0.9, "AdamW beta1", &a->adam_beta1, NULL));
   PetscCall(fs_opt_real("-adam_beta2", 0.999, "AdamW beta2", &a->adam_beta2, NULL));
