@@ -104,6 +104,26 @@ static void on_token(void *ctx, int64_t id, int32_t token, const char *bytes, si
   fflush(stdout);
 }
 
+/* JSON needs valid UTF-8: a completion may end inside a character; invalid bytes become U+FFFD (as Python's
+ * decode(errors="replace")).  out holds 3 * n + 1 bytes. */
+static size_t utf8_sanitize(char *out, const char *in, size_t n)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < n;) {
+    unsigned char c = (unsigned char)in[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    int ok = len > 0 && i + len <= n && !(len == 2 && c < 0xC2);
+    for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)in[i + k] & 0xC0) == 0x80;
+    if (ok) {
+      memcpy(out + o, in + i, len), o += len, i += len;
+    } else {
+      memcpy(out + o, "\xEF\xBF\xBD", 3), o += 3, i++;
+    }
+  }
+  out[o] = 0;
+  return o;
+}
+
 static PetscErrorCode write_result(FILE *f, const struct fs_prompt *p, const struct fs_tokens *enc,
                                   const struct fs_result *r)
 {
@@ -115,7 +135,11 @@ static PetscErrorCode write_result(FILE *f, const struct fs_prompt *p, const str
     json_array_append_new(lps, json_real(r->logprobs[i]));
   }
   json_object_set_new(o, "prompt", json_string(p->text));
-  json_object_set_new(o, "text", json_stringn_nocheck(r->text, r->n_text));
+  char *clean;
+  FSMalloc(3 * r->n_text + 1, &clean);
+  size_t n_clean = utf8_sanitize(clean, r->text, r->n_text);
+  json_object_set_new(o, "text", json_stringn(clean, n_clean));
+  free(clean);
   json_object_set_new(o, "tokens", toks);
   json_object_set_new(o, "logprobs", lps);
   json_object_set_new(o, "finish_reason", json_string(fs_finish_name(r->finish)));
