@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include "fs_optimizer.h"
 
-PetscErrorCode fs_adamw_create(const struct fs_model *m, double beta1, double beta2, double eps, double weight_decay,
-                               struct fs_adamw **out)
+PetscErrorCode fs_adamw_create_range(const struct fs_model *m, double beta1, double beta2, double eps,
+                                     double weight_decay, int64_t lo, int64_t n, struct fs_adamw **out)
 {
   struct fs_adamw *o;
 
@@ -12,11 +12,25 @@ PetscErrorCode fs_adamw_create(const struct fs_model *m, double beta1, double be
   FSCheck(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0 && weight_decay >= 0, PETSC_COMM_SELF,
           PETSC_ERR_ARG_OUTOFRANGE, "AdamW needs 0 <= beta1, beta2 < 1, eps > 0, weight_decay >= 0 (got %g %g %g %g)",
           beta1, beta2, eps, weight_decay);
+  FSCheck(lo >= 0 && n >= 0 && lo + n <= m->table.n_local, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+          "AdamW range [%lld, %lld) is outside the %lld parameters", (long long)lo, (long long)(lo + n),
+          (long long)m->table.n_local);
   FSCalloc(sizeof *o, &o);
   o->beta1 = beta1, o->beta2 = beta2, o->eps = eps, o->weight_decay = weight_decay;
-  FSCalloc(m->table.n_local * sizeof(float), &o->exp_avg);
-  FSCalloc(m->table.n_local * sizeof(float), &o->exp_avg_sq);
+  o->lo = lo, o->n = n;
+  /* at least one element so that an empty shard still has valid pointers */
+  FSCalloc((n > 0 ? n : 1) * sizeof(float), &o->exp_avg);
+  FSCalloc((n > 0 ? n : 1) * sizeof(float), &o->exp_avg_sq);
+  o->state_bytes = 2 * n * (int64_t)sizeof(float);
   *out = o;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_adamw_create(const struct fs_model *m, double beta1, double beta2, double eps, double weight_decay,
+                               struct fs_adamw **out)
+{
+  PetscFunctionBegin;
+  PetscCall(fs_adamw_create_range(m, beta1, beta2, eps, weight_decay, 0, m->table.n_local, out));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -43,13 +57,19 @@ double fs_clip_grad(struct fs_model *m, double clip)
 
 PetscErrorCode fs_adamw_step(struct fs_adamw *o, struct fs_model *m, double lr)
 {
+  const int64_t lo = o->lo, hi = o->lo + o->n;
+
   PetscFunctionBegin;
   o->step++;
   for (int i = 0; i < m->table.n; i++) {
     const struct fs_param *p = &m->table.p[i];
-    m->ops->adamw_update(m->params + p->offset, o->exp_avg + p->offset, o->exp_avg_sq + p->offset,
-                         m->grads + p->offset, p->local_n_elem, (float)lr, (float)o->beta1, (float)o->beta2,
-                         (float)o->eps, p->weight_decay ? (float)o->weight_decay : 0.0f, o->step);
+    /* the part of this tensor inside the range: AdamW is element-wise, so a tensor cut by shard boundaries
+     * gets exactly the update it would get whole; the weight-decay flag is the tensor's */
+    int64_t a = p->offset > lo ? p->offset : lo, b = p->offset + p->local_n_elem < hi ? p->offset + p->local_n_elem : hi;
+    if (a >= b) continue;
+    m->ops->adamw_update(m->params + a, o->exp_avg + (a - lo), o->exp_avg_sq + (a - lo), m->grads + a, b - a,
+                         (float)lr, (float)o->beta1, (float)o->beta2, (float)o->eps,
+                         p->weight_decay ? (float)o->weight_decay : 0.0f, o->step);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

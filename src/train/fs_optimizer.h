@@ -1,7 +1,8 @@
 /* fs_optimizer.h -- AdamW over the model's flat buffers (fp32 master weights = the parameters on CPU), with
  * weight decay only on the tensors the parameter table marks (matrices, not norms or biases), global gradient
- * norm and clipping.  The state (exp_avg, exp_avg_sq, step) has the parameter layout, so checkpoints and the
- * distributed optimizer can address it by the table. */
+ * norm and clipping.  The state (exp_avg, exp_avg_sq, step) covers a contiguous range [lo, lo + n) of the flat
+ * parameter layout: all of it, or this rank's shard under the distributed optimizer (fs_dist_opt.h), where the
+ * range may cut through a tensor (weight decay is still decided per tensor, on the part inside the range). */
 #ifndef FS_OPTIMIZER_H
 #define FS_OPTIMIZER_H
 
@@ -11,18 +12,24 @@
 
 struct fs_adamw {
   double beta1, beta2, eps, weight_decay;
-  float *exp_avg, *exp_avg_sq; /* (table.n_local) */
+  int64_t lo, n;               /* the flat range [lo, lo + n) this state covers */
+  float *exp_avg, *exp_avg_sq; /* (n); element i belongs to flat offset lo + i */
   int64_t step;                /* optimizer steps taken */
+  int64_t state_bytes;         /* bytes allocated for exp_avg + exp_avg_sq (the memory report) */
 };
 
+/* state for the whole flat buffer (table.n_local) */
 PetscErrorCode fs_adamw_create(const struct fs_model *m, double beta1, double beta2, double eps, double weight_decay,
                                struct fs_adamw **opt);
+/* state for the flat range [lo, lo + n) only (0 <= lo, lo + n <= table.n_local; n may be 0) */
+PetscErrorCode fs_adamw_create_range(const struct fs_model *m, double beta1, double beta2, double eps,
+                                     double weight_decay, int64_t lo, int64_t n, struct fs_adamw **opt);
 PetscErrorCode fs_adamw_destroy(struct fs_adamw **opt);
 /* L2 norm of all gradients of m (the global norm; data-parallel replicas hold the same reduced gradients) */
 double fs_grad_norm(const struct fs_model *m);
 /* scales gradients so their norm is at most clip (clip <= 0: no clipping); returns the norm before clipping */
 double fs_clip_grad(struct fs_model *m, double clip);
-/* one AdamW step at learning rate lr */
+/* one AdamW step at learning rate lr on the parameters in the state's range (from the gradients there) */
 PetscErrorCode fs_adamw_step(struct fs_adamw *opt, struct fs_model *m, double lr);
 
 #endif

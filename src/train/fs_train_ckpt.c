@@ -8,10 +8,87 @@
 #include "fs_model_io.h"
 #include "fs_log.h"
 
-static PetscErrorCode write_all(struct fs_ckpt_writer *w, struct fs_trainer *t)
+/* the optimizer state of tensor p as the full local tensor: a view into the replicated state, or (distributed
+ * optimizer) gathered from the shards into tmp -- a shard may cut the tensor anywhere, even inside a row, so the
+ * whole tensor is assembled before fs_model_write_tensor writes this rank's rows of it */
+static PetscErrorCode state_of(struct fs_trainer *t, const struct fs_param *p, const float *state, float *tmp,
+                               const float **out)
+{
+  PetscFunctionBegin;
+  if (t->dist) {
+    PetscCall(fs_dist_opt_gather_range(t->dist, state, p->offset, p->local_n_elem, tmp));
+    *out = tmp;
+  } else *out = state + p->offset;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static int64_t largest_tensor(const struct fs_model *m)
+{
+  int64_t n = 1;
+  for (int i = 0; i < m->table.n; i++)
+    if (m->table.p[i].local_n_elem > n) n = m->table.p[i].local_n_elem;
+  return n;
+}
+
+static PetscErrorCode write_optimizer(struct fs_ckpt_writer *w, struct fs_trainer *t)
 {
   struct fs_model *m = t->model;
   char name[256];
+  float *tmp = NULL;
+  const float *data = NULL;
+  PetscErrorCode ierr = PETSC_SUCCESS;
+
+  PetscFunctionBegin;
+  if (t->dist) FSMalloc(largest_tensor(m) * sizeof(float), &tmp);
+  for (int i = 0; i < m->table.n && !ierr; i++) {
+    const struct fs_param *p = &m->table.p[i];
+    const float *states[2] = {t->opt->exp_avg, t->opt->exp_avg_sq};
+    const char *what[2] = {"exp_avg", "exp_avg_sq"};
+    for (int k = 0; k < 2 && !ierr; k++) {
+      snprintf(name, sizeof name, "/optimizer/%s/%s", p->name, what[k]);
+      ierr = state_of(t, p, states[k], tmp, &data);
+      if (!ierr) ierr = fs_model_write_tensor(w, m, p, name, FS_DTYPE_F32, data, t->dp_rank, t->dp_size);
+    }
+  }
+  free(tmp);
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* reads /optimizer/<name>/... of every tensor (global tensors: any data-parallel size and either optimizer wrote
+ * them) and keeps the part in this rank's state range (all of it without the distributed optimizer) */
+static PetscErrorCode read_optimizer(struct fs_ckpt_reader *r, struct fs_trainer *t)
+{
+  struct fs_model *m = t->model;
+  struct fs_adamw *o = t->opt;
+  char name[256];
+  float *tmp = NULL;
+  PetscErrorCode ierr = PETSC_SUCCESS;
+
+  PetscFunctionBegin;
+  if (t->dist) FSMalloc(largest_tensor(m) * sizeof(float), &tmp);
+  for (int i = 0; i < m->table.n && !ierr; i++) {
+    const struct fs_param *p = &m->table.p[i];
+    float *states[2] = {o->exp_avg, o->exp_avg_sq};
+    const char *what[2] = {"exp_avg", "exp_avg_sq"};
+    int64_t a = p->offset > o->lo ? p->offset : o->lo;
+    int64_t b = p->offset + p->local_n_elem < o->lo + o->n ? p->offset + p->local_n_elem : o->lo + o->n;
+    for (int k = 0; k < 2 && !ierr; k++) {
+      snprintf(name, sizeof name, "/optimizer/%s/%s", p->name, what[k]);
+      /* collective: every rank reads, also when its shard misses this tensor */
+      ierr = fs_model_read_tensor(r, m, p, name, t->dist ? tmp : states[k] + p->offset);
+      if (!ierr && t->dist && a < b)
+        memcpy(states[k] + (a - o->lo), tmp + (a - p->offset), (size_t)(b - a) * sizeof(float));
+    }
+  }
+  free(tmp);
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode write_all(struct fs_ckpt_writer *w, struct fs_trainer *t)
+{
+  struct fs_model *m = t->model;
 
   PetscFunctionBegin;
   PetscCall(fs_ckpt_set_attr_int64(w, "iteration", t->iteration));
@@ -24,14 +101,7 @@ static PetscErrorCode write_all(struct fs_ckpt_writer *w, struct fs_trainer *t)
   PetscCall(fs_ckpt_set_attr_string(w, "library_version", PACKAGE_VERSION));
   if (t->tokenizer_json[0]) PetscCall(fs_ckpt_set_attr_string(w, "tokenizer", t->tokenizer_json));
   PetscCall(fs_model_write(w, m, FS_DTYPE_F32, t->dp_rank, t->dp_size));
-  for (int i = 0; i < m->table.n; i++) {
-    const struct fs_param *p = &m->table.p[i];
-    snprintf(name, sizeof name, "/optimizer/%s/exp_avg", p->name);
-    PetscCall(fs_model_write_tensor(w, m, p, name, FS_DTYPE_F32, t->opt->exp_avg + p->offset, t->dp_rank, t->dp_size));
-    snprintf(name, sizeof name, "/optimizer/%s/exp_avg_sq", p->name);
-    PetscCall(fs_model_write_tensor(w, m, p, name, FS_DTYPE_F32, t->opt->exp_avg_sq + p->offset, t->dp_rank,
-                                    t->dp_size));
-  }
+  PetscCall(write_optimizer(w, t));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -62,7 +132,6 @@ static PetscErrorCode read_all(struct fs_ckpt_reader *r, struct fs_trainer *t, c
                                const char *path)
 {
   struct fs_model *m = t->model;
-  char name[256];
   int64_t v;
 
   PetscFunctionBegin;
@@ -77,13 +146,7 @@ static PetscErrorCode read_all(struct fs_ckpt_reader *r, struct fs_trainer *t, c
   if (f->no_load_optim) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(fs_ckpt_get_attr_int64(r, "optimizer_step", &v));
   t->opt->step = v;
-  for (int i = 0; i < m->table.n; i++) {
-    const struct fs_param *p = &m->table.p[i];
-    snprintf(name, sizeof name, "/optimizer/%s/exp_avg", p->name);
-    PetscCall(fs_model_read_tensor(r, m, p, name, t->opt->exp_avg + p->offset));
-    snprintf(name, sizeof name, "/optimizer/%s/exp_avg_sq", p->name);
-    PetscCall(fs_model_read_tensor(r, m, p, name, t->opt->exp_avg_sq + p->offset));
-  }
+  PetscCall(read_optimizer(r, t));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

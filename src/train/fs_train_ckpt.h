@@ -3,7 +3,10 @@
  * /optimizer/<name>/{exp_avg,exp_avg_sq}, and the counters (iteration, consumed samples, optimizer step) as root
  * attributes, with the model configuration as JSON.  Each data-parallel rank writes its share of the rows, so any
  * number of ranks (and, later, any tensor/pipeline layout) reads it back.  On CPU the parameters are the fp32
- * master weights, so /optimizer/<name>/master is not written: /model/<name> is the master (doc/checkpoint-format.md). */
+ * master weights, so /optimizer/<name>/master is not written: /model/<name> is the master (doc/checkpoint-format.md).
+ * With the distributed optimizer the moments are still written as global tensors (each tensor is gathered from
+ * the shards first), and loading keeps this rank's shard: checkpoints move between any data-parallel sizes, with
+ * or without -use_distributed_optimizer on either side (doc/distributed-optimizer.md). */
 #ifndef FS_TRAIN_CKPT_H
 #define FS_TRAIN_CKPT_H
 

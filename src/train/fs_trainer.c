@@ -1,14 +1,16 @@
 /* fs_trainer.c -- the training loop */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "fs_trainer.h"
 #include "fs_log.h"
 #include "fs_timer.h"
 #include "fs_train_ckpt.h"
 #include "fs_train_signal.h"
 
-static PetscLogEvent ev_fwdbwd, ev_allreduce, ev_optimizer, ev_data;
+static PetscLogEvent ev_fwdbwd, ev_allreduce, ev_optimizer, ev_data, ev_allgather;
 
 static double model_flops_per_token(const struct fs_model *m)
 {
@@ -37,6 +39,7 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
     PetscCall(PetscLogEventRegister("GradAllreduce", cls, &ev_allreduce));
     PetscCall(PetscLogEventRegister("Optimizer", cls, &ev_optimizer));
     PetscCall(PetscLogEventRegister("DataLoad", cls, &ev_data));
+    PetscCall(PetscLogEventRegister("ParamAllgather", cls, &ev_allgather));
     registered = 1;
   }
   FSCalloc(sizeof *t, &t);
@@ -67,7 +70,11 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
           "learning-rate warmup (%lld samples) is longer than the decay (%lld samples)", (long long)warmup,
           (long long)decay);
   t->lr = (struct fs_lr_schedule){g->lr, g->min_lr, warmup, decay, g->lr_decay_style};
-  PetscCall(fs_adamw_create(m, g->adam_beta1, g->adam_beta2, g->adam_eps, g->weight_decay, &t->opt));
+  if (g->use_distributed_optimizer && t->dp_size > 1) {
+    PetscCall(fs_dist_opt_create(comm, m->table.n_local, &t->dist));
+    PetscCall(fs_adamw_create_range(m, g->adam_beta1, g->adam_beta2, g->adam_eps, g->weight_decay, t->dist->lo,
+                                    t->dist->hi - t->dist->lo, &t->opt));
+  } else PetscCall(fs_adamw_create(m, g->adam_beta1, g->adam_beta2, g->adam_eps, g->weight_decay, &t->opt));
   int64_t T = m->cfg.seq_length, mbs = g->micro_batch_size;
   FSMalloc(mbs * (T + 1) * sizeof(int32_t), &t->tokens);
   FSMalloc(mbs * T * sizeof(int32_t), &t->inputs);
@@ -79,9 +86,10 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
           "-save_interval, -save_keep and -exit_interval must be >= 0");
   FSCheck(!(g->save_interval > 0 && !g->save[0]), comm, PETSC_ERR_ARG_WRONG, "-save_interval needs -save DIR");
   fs_train_signals_install();
-  if (g->use_distributed_optimizer && t->dp_size > 1)
-    fs_log_warn("-use_distributed_optimizer: the optimizer state stays replicated in this release (identical results, "
-                "%dx the optimizer memory of a sharded one)", t->dp_size);
+  if (t->dist)
+    fs_log_info("distributed optimizer: %lld parameters in %d shards of <= %lld (optimizer state %.1f MB per rank)",
+                (long long)m->table.n_local, t->dp_size, (long long)t->dist->counts[0],
+                (double)t->opt->state_bytes / 1048576.0);
   if (!t->dp_rank && g->metrics_file[0]) {
     t->metrics = fopen(g->metrics_file, "a");
     FSCheck(t->metrics, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open -metrics_file %s: %s", g->metrics_file,
@@ -99,6 +107,7 @@ PetscErrorCode fs_trainer_destroy(struct fs_trainer **t)
   if ((*t)->metrics) fclose((*t)->metrics);
   PetscCall(fs_tb_close(&(*t)->tb));
   PetscCall(fs_adamw_destroy(&(*t)->opt));
+  PetscCall(fs_dist_opt_destroy(&(*t)->dist));
   free((*t)->tokens), free((*t)->inputs), free((*t)->targets);
   FSFree(t);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -146,10 +155,11 @@ static PetscErrorCode global_batch(struct fs_trainer *t, struct fs_sample_source
   }
   double scale = 1.0 / (double)(n_micro * t->dp_size);
   if (with_grad) {
-    /* gradients of the mean over micro-batches and ranks */
+    /* gradients of the mean over micro-batches and ranks; the distributed optimizer needs only its shard */
     m->ops->scale(m->grads, (float)scale, m->table.n_local);
     PetscCall(PetscLogEventBegin(ev_allreduce, 0, 0, 0, 0));
-    if (t->dp_size > 1)
+    if (t->dist) PetscCall(fs_dist_opt_reduce_scatter(t->dist, m->grads));
+    else if (t->dp_size > 1)
       PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)m->table.n_local, MPI_FLOAT, MPI_SUM, t->comm));
     PetscCall(PetscLogEventEnd(ev_allreduce, 0, 0, 0, 0));
   }
@@ -169,7 +179,9 @@ PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *sr
   t->last_lr = fs_lr_at(&t->lr, t->consumed_train_samples);
   fs_model_zero_grad(m);
   PetscCall(global_batch(t, src, t->consumed_train_samples, gbs, 1, &loss));
-  double norm = fs_grad_norm(m);
+  double norm;
+  if (t->dist) PetscCall(fs_dist_opt_grad_norm(t->dist, m, &norm));
+  else norm = fs_grad_norm(m);
   t->iteration++;
   t->consumed_train_samples += gbs;
   t->last_loss = loss, t->last_grad_norm = norm;
@@ -183,9 +195,15 @@ PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *sr
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(PetscLogEventBegin(ev_optimizer, 0, 0, 0, 0));
-  fs_clip_grad(m, t->args.clip_grad);
+  if (t->dist) fs_dist_opt_clip(t->dist, m, norm, t->args.clip_grad);
+  else fs_clip_grad(m, t->args.clip_grad);
   PetscCall(fs_adamw_step(t->opt, m, t->last_lr));
   PetscCall(PetscLogEventEnd(ev_optimizer, 0, 0, 0, 0));
+  if (t->dist) { /* every rank needs the whole updated parameters for the next forward */
+    PetscCall(PetscLogEventBegin(ev_allgather, 0, 0, 0, 0));
+    PetscCall(fs_dist_opt_allgather(t->dist, m->params));
+    PetscCall(PetscLogEventEnd(ev_allgather, 0, 0, 0, 0));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -268,6 +286,46 @@ static PetscErrorCode validate(struct fs_trainer *t, struct fs_sample_source *va
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* peak resident set of this process in bytes: VmHWM, else getrusage's maximum RSS */
+static double peak_rss_bytes(void)
+{
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  double kb = -1;
+  if (f) {
+    while (fgets(line, sizeof line, f))
+      if (!strncmp(line, "VmHWM:", 6)) kb = atof(line + 6);
+    fclose(f);
+  }
+  if (kb < 0) {
+    struct rusage u;
+    kb = getrusage(RUSAGE_SELF, &u) == 0 ? (double)u.ru_maxrss : 0;
+  }
+  return kb * 1024.0;
+}
+
+PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t)
+{
+  const struct fs_model *m = t->model;
+  const double MB = 1048576.0;
+  /* parameters, gradients, optimizer state, activations, peak RSS: bytes on this rank, then max and min over ranks */
+  double mine[5] = {(double)m->table.n_local * 4, (double)m->table.n_local * 4, (double)t->opt->state_bytes,
+                    (double)m->act_n_elem * 4, peak_rss_bytes()}, hi[5], lo[5];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Allreduce(mine, hi, 5, MPI_DOUBLE, MPI_MAX, t->comm));
+  PetscCallMPI(MPI_Allreduce(mine, lo, 5, MPI_DOUBLE, MPI_MIN, t->comm));
+  fs_log_info("memory per rank (MB, max over %d data-parallel rank(s)): parameters %.2f | gradients %.2f | optimizer "
+              "state %.2f (%s) | activations %.2f (estimated, micro-batch %d x %d) | total %.2f | peak RSS measured "
+              "%.1f (min over ranks %.1f)", t->dp_size, hi[0] / MB, hi[1] / MB, hi[2] / MB,
+              t->dist ? "distributed optimizer: this rank's shard" : "replicated", hi[3] / MB, m->B, m->T,
+              (hi[0] + hi[1] + hi[2] + hi[3]) / MB, hi[4] / MB, lo[4] / MB);
+  /* exact bytes for scripts: the optimizer state allocated per rank (max and min over the ranks) */
+  fs_log_info("optimizer state bytes per rank: max %.0f min %.0f (%d rank(s), %s)", hi[2], lo[2], t->dp_size,
+              t->dist ? "sharded" : "replicated");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* should the run stop now?  all ranks agree: a signal on any rank, or the time limit measured on rank 0 */
 static PetscErrorCode stop_requested(struct fs_trainer *t, const char **why)
 {
@@ -286,6 +344,7 @@ PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *tra
 {
   struct fs_timer timer = {0};
   int64_t interval_iters = 0, last_gbs = 0;
+  int reported = 0;
   const struct fs_train_args *g = &t->args;
   const char *why;
 
@@ -295,6 +354,10 @@ PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *tra
     last_gbs = fs_batch_schedule_gbs(&t->batch, t->consumed_train_samples);
     PetscCall(fs_trainer_step(t, train));
     interval_iters++;
+    if (!reported) { /* after the first step, as Megatron: activations and optimizer state have been touched */
+      PetscCall(fs_trainer_memory_report(t));
+      reported = 1;
+    }
     if (t->iteration % g->log_interval == 0 || t->consumed_train_samples >= t->total_samples) {
       double dt = fs_timer_stop(&timer);
       PetscCall(report(t, 1e3 * dt / (double)interval_iters, last_gbs));

@@ -12,6 +12,7 @@
 #include "fs_opt.h"
 #include "fs_model.h"
 #include "fs_optimizer.h"
+#include "fs_dist_opt.h"
 #include "fs_lr_schedule.h"
 #include "fs_batch_schedule.h"
 #include "fs_tensorboard.h"
@@ -60,7 +61,8 @@ struct fs_trainer {
   int dp_rank, dp_size;
   struct fs_train_args args;
   struct fs_model *model;   /* borrowed */
-  struct fs_adamw *opt;
+  struct fs_adamw *opt;      /* whole flat buffer, or this rank's shard of it under dist */
+  struct fs_dist_opt *dist; /* the distributed optimizer's shards (-use_distributed_optimizer, dp > 1); else NULL */
   struct fs_lr_schedule lr;
   struct fs_batch_schedule batch;
   int64_t total_samples;
@@ -87,6 +89,10 @@ PetscErrorCode fs_trainer_evaluate(struct fs_trainer *t, struct fs_sample_source
 /* trains until the schedule is done, validating every eval_interval iterations when valid is not NULL; saves every
  * -save_interval iterations and at the end; stops early (saving first, t->exit_requested = 1) on SIGTERM/SIGUSR1,
  * -exit_interval or -exit_duration_in_mins */
+/* Megatron-style memory report (rank 0 logs; the maximum over the data-parallel ranks): parameters, gradients,
+ * optimizer state (measured: the bytes this rank allocated), estimated activations, and the peak resident set
+ * (VmHWM).  fs_trainer_run logs it after its first iteration; callable any time (collective over t->comm). */
+PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t);
 PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *train, struct fs_sample_source *valid);
 
 #endif
