@@ -1,0 +1,1 @@
+# src/serve: HTTP server over the engine
