@@ -9,15 +9,21 @@
 #include "fs_model_config.h"
 #include "fs_param_table.h"
 #include "fs_ops.h"
+#include <mpi.h>
+
+/* Tensor parallelism (Megatron): each of the tp ranks of tp_comm holds a slice of every split tensor (the table's
+ * local shapes) and computes its heads (NHl = NH/tp, NKVl = NKV/tp), its FFN columns (Fl = F/tp) and its vocabulary
+ * rows (Vl = padded/tp).  Sequence parallelism splits the residual stream's N = B*T tokens into tp slices of
+ * Nl = N/tp rows (rank r holds rows r*Nl ..); without it Nl = N.  Shapes below use these local sizes. */
 
 /* activations of one layer for a micro-batch of N = B*T tokens */
 struct fs_layer_acts {
-  float *ln1, *ln1_mean, *ln1_rstd; /* (N,C), (N), (N) */
-  float *q, *k, *v;                 /* (N, NH*D), (N, NKV*D) x2, after RoPE */
-  float *att, *lse;                 /* (N, NH*D), (B, NH, T) */
-  float *x_mid;                     /* (N,C) residual after attention */
-  float *ln2, *ln2_mean, *ln2_rstd; /* (N,C), (N), (N) */
-  float *gate, *up, *h;             /* (N,F): gate only with SwiGLU; up is GELU's input otherwise */
+  float *ln1, *ln1_mean, *ln1_rstd; /* (N,C) all tokens (gathered under sequence parallelism), (Nl), (Nl) */
+  float *q, *k, *v;                 /* (N, NHl*D), (N, NKVl*D) x2, after RoPE */
+  float *att, *lse;                 /* (N, NHl*D), (B, NHl, T) */
+  float *x_mid;                     /* (Nl,C) residual after attention */
+  float *ln2, *ln2_mean, *ln2_rstd; /* (N,C), (Nl), (Nl) */
+  float *gate, *up, *h;             /* (N,Fl): gate only with SwiGLU; up is GELU's input otherwise */
 };
 
 struct fs_model {
@@ -26,17 +32,36 @@ struct fs_model {
   struct fs_param_table table;
   float *params;  /* (table.n_local) */
   float *grads;   /* (table.n_local), same layout; += by backward */
+  /* tensor parallelism: tp_comm has tp ranks (MPI_COMM_SELF and 1 without it); sp = sequence parallel in use */
+  MPI_Comm tp_comm;
+  int tp, tp_rank, sp;
   /* activations, sized for B x T by fs_model_set_batch */
   int B, T;
-  float *xs;      /* (L+1, N, C): residual stream entering each layer, xs[L] leaves the last */
-  struct fs_layer_acts *layer; /* (L) */
-  float *lnf, *lnf_mean, *lnf_rstd, *losses; /* (N,C), (N), (N), (N) */
+  int64_t Nl;     /* tokens of the residual stream held here: N, or N/tp under sequence parallelism */
+  float *xs;      /* (L+1, Nl, C): residual stream entering each layer, xs[L] leaves the last */
+  struct fs_layer_acts *layer; /* (L): recomputed layers share the buffers of recompute_acts */
+  unsigned char *recomputed;   /* (L): 1 where the layer's activations are recomputed in backward */
+  struct fs_layer_acts recompute_acts; /* one layer's worth, shared (full recomputation) */
+  float *lnf, *lnf_mean, *lnf_rstd, *losses; /* (N,C) gathered, (Nl), (Nl), (N) */
+  float *fwd_tmp; /* (N,C) partial outputs of row-parallel layers + (Nl,C) their reduced slice */
   float *scratch; /* backward buffers */
   float *act_block;
   int64_t act_n_elem;
 };
 
+/* bytes this rank holds (for the trainer's memory report) */
+struct fs_model_memory {
+  double params, grads, activations;
+};
+
+/* TP = 1: the whole model on this rank */
 PetscErrorCode fs_model_create(const struct fs_model_config *cfg, const struct fs_ops *ops, struct fs_model **m);
+/* this rank's slice of the model for the tensor-parallel communicator tp_comm (the layout's; not duplicated, must
+ * outlive the model).  cfg must be finalized with tp = size of tp_comm.  Heads, query groups, the FFN size and the
+ * padded vocabulary must divide by tp (a clear error otherwise).  cfg->sequence_parallel needs tp > 1 and
+ * B*T divisible by tp (checked by fs_model_set_batch).  Forward/backward calls are collective over tp_comm. */
+PetscErrorCode fs_model_create_tp(const struct fs_model_config *cfg, const struct fs_ops *ops, MPI_Comm tp_comm,
+                                  struct fs_model **m);
 PetscErrorCode fs_model_destroy(struct fs_model **m);
 /* layout-independent init: element i of tensor "name" is drawn from Philox keyed by (seed, name) */
 PetscErrorCode fs_model_init_params(struct fs_model *m, uint64_t seed);
@@ -45,6 +70,11 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T);
 float *fs_model_param(struct fs_model *m, enum fs_param_role role, int layer);
 float *fs_model_grad(struct fs_model *m, enum fs_param_role role, int layer);
 void fs_model_zero_grad(struct fs_model *m);
+/* sum of squares of the gradients of the whole model over tp_comm (split tensors summed over the tp ranks,
+ * replicated ones counted once): the global norm^2 before the data-parallel part.  Collective over tp_comm. */
+PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum);
+/* parameters, gradients, activations (for the current batch size) held by this rank */
+void fs_model_memory_bytes(const struct fs_model *m, struct fs_model_memory *mem);
 
 /* Training step on one micro-batch: forward, loss, backward.  tokens, targets (B,T); targets < 0 are masked.
  * The loss is L = sum_n row_weight[n] * loss_n; row_weight NULL = 1/(number of unmasked targets).
@@ -54,7 +84,7 @@ PetscErrorCode fs_model_forward_backward(struct fs_model *m, const int32_t *toke
 /* Evaluation: the same L without gradients */
 PetscErrorCode fs_model_forward_loss(struct fs_model *m, const int32_t *tokens, const int32_t *targets,
                                      const float *row_weight, int B, int T, double *loss, int64_t *n_tokens);
-/* logits (B*T, vocab_size): the true vocabulary, padding rows excluded */
+/* logits (B*T, vocab_size): the true vocabulary, padding rows excluded (gathered over tp_comm: every rank gets all) */
 PetscErrorCode fs_model_logits(struct fs_model *m, const int32_t *tokens, int B, int T, float *logits);
 
 #endif

@@ -63,6 +63,7 @@ PetscErrorCode fs_model_config_from_options(struct fs_model_config *c)
   PetscCall(fs_opt_bool("-untie_embeddings_and_output_weights", (PetscBool)c->untie_embeddings_and_output_weights,
                         "separate output layer (false: tied to the input embedding)", &b, &set));
   c->untie_embeddings_and_output_weights = b;
+  PetscCall(fs_model_recompute_options(c));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -9,6 +9,10 @@
 
 enum fs_norm { FS_NORM_RMSNORM = 0, FS_NORM_LAYERNORM = 1 };
 enum fs_posemb { FS_POS_ROPE = 0, FS_POS_LEARNED = 1 };
+/* activation recomputation (Megatron's -recompute_granularity): full = a layer's forward runs again inside its
+ * backward (only the layer inputs are kept); selective = only the attention core runs again */
+enum fs_recompute { FS_RECOMPUTE_NONE = 0, FS_RECOMPUTE_FULL = 1, FS_RECOMPUTE_SELECTIVE = 2 };
+enum fs_recompute_method { FS_RECOMPUTE_UNIFORM = 0, FS_RECOMPUTE_BLOCK = 1 };
 
 struct fs_model_config {
   int num_layers;
@@ -31,12 +35,19 @@ struct fs_model_config {
   float rotary_base;
   float init_method_std;
   float norm_init_weight;       /* initial value of norm weights (Aquila 34B: 0.3, 70B: 0.25) */
+  /* how the layer sequence runs (not stored in checkpoints; do not change the results) */
+  int sequence_parallel;        /* norms and residual adds on 1/TP of the tokens (needs TP > 1) */
+  enum fs_recompute recompute_granularity;
+  enum fs_recompute_method recompute_method;
+  int recompute_num_layers;     /* uniform: layers per recomputed group; block: how many layers are recomputed */
 };
 
 /* fills defaults (a tiny LLaMA) */
 void fs_model_config_default(struct fs_model_config *cfg);
 /* reads the model options (-num_layers ...) over the defaults in cfg */
 PetscErrorCode fs_model_config_from_options(struct fs_model_config *cfg);
+/* reads -recompute_granularity, -recompute_method, -recompute_num_layers into cfg (fs_model_options.c) */
+PetscErrorCode fs_model_recompute_options(struct fs_model_config *cfg);
 /* checks consistency (clear errors) and computes head_dim and padded_vocab_size for tensor-parallel size tp */
 PetscErrorCode fs_model_config_finalize(struct fs_model_config *cfg, int tp);
 /* Megatron's FFN size rule: int(8h/3) (x multiplier when > 0), rounded up to a multiple of multiple_of */

@@ -10,16 +10,37 @@ int64_t fs_model_stored_rows(const struct fs_model *m, const struct fs_param *p)
   return p->tp_split == FS_TP_VOCAB ? m->cfg.vocab_size : p->shape[0];
 }
 
+/* the block of the stored (global) tensor that this rank's tensor-parallel slice covers: rows g0 .. g0+n_rows,
+ * columns c0 .. c0+local_shape[1].  Replicated tensors: the whole tensor (to read), written by tp_rank 0 only. */
+static void tp_block(const struct fs_model *m, const struct fs_param *p, int for_write, int64_t *g0, int64_t *n_rows,
+                     int64_t *c0)
+{
+  const int64_t rows = fs_model_stored_rows(m, p), lr = p->local_shape[0], r = m->table.tp_rank;
+  *g0 = 0, *c0 = 0, *n_rows = lr;
+  switch (p->tp_split) {
+  case FS_TP_COLUMN: *g0 = r * lr; break;
+  case FS_TP_VOCAB:
+    *g0 = r * lr;
+    *n_rows = rows - *g0 < 0 ? 0 : rows - *g0 < lr ? rows - *g0 : lr; /* true vocabulary rows only */
+    break;
+  case FS_TP_ROW: *c0 = r * p->local_shape[1]; break;
+  case FS_TP_REPLICATED: *n_rows = for_write && r ? 0 : rows; break;
+  }
+}
+
 PetscErrorCode fs_model_write_tensor(struct fs_ckpt_writer *w, const struct fs_model *m, const struct fs_param *p,
                                      const char *name, enum fs_dtype file_dtype, const float *data, int part,
                                      int n_parts)
 {
-  const int64_t rows = fs_model_stored_rows(m, p), base = rows / n_parts, extra = rows % n_parts;
-  const int64_t r0 = part * base + (part < extra ? part : extra), nr = base + (part < extra);
+  int64_t g0, nloc, c0;
 
   PetscFunctionBegin;
-  int64_t shape[2] = {rows, p->shape[1]}, start[2] = {r0, 0}, count[2] = {nr, p->shape[1]};
-  PetscCall(fs_ckpt_write(w, name, file_dtype, p->ndim, shape, start, count, data + r0 * p->shape[1]));
+  tp_block(m, p, 1, &g0, &nloc, &c0);
+  /* the data-parallel ranks of this slice share its rows */
+  const int64_t base = nloc / n_parts, extra = nloc % n_parts, lc = p->local_shape[1];
+  const int64_t r0 = part * base + (part < extra ? part : extra), nr = base + (part < extra);
+  int64_t shape[2] = {fs_model_stored_rows(m, p), p->shape[1]}, start[2] = {g0 + r0, c0}, count[2] = {nr, lc};
+  PetscCall(fs_ckpt_write(w, name, file_dtype, p->ndim, shape, start, count, data + r0 * lc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -44,12 +65,14 @@ PetscErrorCode fs_model_write(struct fs_ckpt_writer *w, const struct fs_model *m
 PetscErrorCode fs_model_read_tensor(struct fs_ckpt_reader *r, const struct fs_model *m, const struct fs_param *p,
                                     const char *name, float *data)
 {
-  const int64_t rows = fs_model_stored_rows(m, p);
+  int64_t g0, nloc, c0;
 
   PetscFunctionBegin;
-  int64_t shape[2] = {rows, p->shape[1]}, start[2] = {0, 0}, count[2] = {rows, p->shape[1]};
+  tp_block(m, p, 0, &g0, &nloc, &c0);
+  const int64_t lc = p->local_shape[1];
+  int64_t shape[2] = {fs_model_stored_rows(m, p), p->shape[1]}, start[2] = {g0, c0}, count[2] = {nloc, lc};
   PetscCall(fs_ckpt_read(r, name, p->ndim, shape, start, count, data));
-  memset(data + rows * p->shape[1], 0, (p->shape[0] - rows) * p->shape[1] * sizeof(float));
+  memset(data + nloc * lc, 0, (p->local_shape[0] - nloc) * lc * sizeof(float)); /* padding rows */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -9,14 +9,17 @@
 
 /* rows stored for a parameter: the true vocabulary for vocabulary-split tensors, else its global rows */
 int64_t fs_model_stored_rows(const struct fs_model *m, const struct fs_param *p);
-/* writes "model_config" and every /model tensor; rank `part` of `n_parts` writes its share of the rows */
+/* writes "model_config" and every /model tensor.  With tensor parallelism each rank writes the block of its slice
+ * (rows of column/vocabulary-split tensors, columns of row-split ones; replicated tensors by tp_rank 0); the
+ * `n_parts` data-parallel ranks holding the same slice (part = dp_rank) share its rows.  The writer's
+ * communicator must hold every rank of the layout.  The file has global tensors: any layout reads it. */
 PetscErrorCode fs_model_write(struct fs_ckpt_writer *w, const struct fs_model *m, enum fs_dtype file_dtype, int part,
                               int n_parts);
 /* writes one tensor laid out like parameter p (prefix "/model" or "/optimizer/<name>" ...) */
 PetscErrorCode fs_model_write_tensor(struct fs_ckpt_writer *w, const struct fs_model *m, const struct fs_param *p,
                                      const char *name, enum fs_dtype file_dtype, const float *data, int part,
                                      int n_parts);
-/* reads a tensor laid out like parameter p into data (this rank's full local copy; padding rows zeroed) */
+/* reads a tensor laid out like parameter p into data (this rank's slice; padding rows zeroed) */
 PetscErrorCode fs_model_read_tensor(struct fs_ckpt_reader *r, const struct fs_model *m, const struct fs_param *p,
                                     const char *name, float *data);
 /* the configuration stored in a checkpoint */

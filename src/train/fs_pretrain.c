@@ -62,7 +62,7 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   int64_t tp, pp;
   double initial_scale, min_scale;
   PetscBool sp, bf16, fp16;
-  PetscCall(fs_opt_int("-tensor_model_parallel_size", 1, "tensor-parallel ranks (only 1 in this release)", &tp, NULL));
+  PetscCall(fs_opt_int("-tensor_model_parallel_size", 1, "tensor-parallel ranks (Megatron: heads, FFN and vocabulary split; keep within a node)", &tp, NULL));
   PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (only 1 in this release)", &pp, NULL));
   PetscCall(fs_opt_bool("-sequence_parallel", PETSC_FALSE, "sequence parallelism (needs tensor parallelism)", &sp, NULL));
   PetscCall(fs_opt_bool("-bf16", PETSC_FALSE, "bf16 mixed precision (GPU backend; the CPU backend trains in fp32)", &bf16, NULL));
@@ -75,10 +75,12 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   PetscCall(fs_opt_finish(comm, app, summary, &stop));
   if (stop) PetscFunctionReturn(PETSC_SUCCESS);
 
-  FSCheck(tp == 1 && pp == 1 && !sp, comm, PETSC_ERR_SUP,
-          "tensor/pipeline/sequence parallelism is not available in this release (got TP %lld, PP %lld%s): use "
-          "data parallelism (mpirun -np N) with -tensor_model_parallel_size 1 -pipeline_model_parallel_size 1",
-          (long long)tp, (long long)pp, sp ? ", sequence parallel" : "");
+  FSCheck(pp == 1, comm, PETSC_ERR_SUP,
+          "pipeline parallelism is not available in this release (got -pipeline_model_parallel_size %lld): use "
+          "tensor and data parallelism with -pipeline_model_parallel_size 1", (long long)pp);
+  FSCheck(tp >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-tensor_model_parallel_size must be >= 1 (got %lld)", (long long)tp);
+  if (sp && tp == 1) fs_log_warn("-sequence_parallel needs -tensor_model_parallel_size > 1: ignored");
+  cfg.sequence_parallel = sp && tp > 1;
   FSCheck(!bf16 && !fp16, comm, PETSC_ERR_SUP,
           "-bf16/-fp16 need the GPU backend, which training cannot use yet; the CPU backend trains in fp32: drop the "
           "option");
@@ -90,10 +92,10 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   PetscCall(fs_tokenizer_create_from_opts(&topts, &tok));
   cfg.vocab_size = fs_tokenizer_vocab_size(tok);
   PetscCall(fs_tokenizer_destroy(&tok));
-  PetscCall(fs_model_config_finalize(&cfg, 1));
+  PetscCall(fs_model_config_finalize(&cfg, (int)tp));
   fs_model_config_describe(&cfg, desc, sizeof desc);
   fs_log_info("%s: %s", app, desc);
-  PetscCall(fs_model_create(&cfg, &fs_ops_cpu, &m));
+  PetscCall(fs_model_create_tp(&cfg, &fs_ops_cpu, layout->tp_comm, &m));
   fs_log_info("parameters: %lld (%lld with the padded vocabulary)", (long long)(m->table.n_global -
               (int64_t)(cfg.padded_vocab_size - cfg.vocab_size) * cfg.hidden_size *
               (cfg.untie_embeddings_and_output_weights ? 2 : 1)), (long long)m->table.n_global);
