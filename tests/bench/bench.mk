@@ -2,3 +2,6 @@
 # training tokens/s of flagscale-pretrain vs a plain PyTorch eager LLaMA, same model/batch/threads (2)
 FS_BENCH_RUN += tests/bench/train_bench.sh
 EXTRA_DIST += tests/bench/train_bench.sh tests/bench/train_torch.py
+# weak scaling over CPU data-parallel ranks, with and without the distributed optimizer (ZeRO-1)
+FS_BENCH_RUN += tests/bench/scaling_bench.sh
+EXTRA_DIST += tests/bench/scaling_bench.sh
