@@ -38,10 +38,11 @@ uninstall-local:
 	rm -f '$(DESTDIR)$(modulefiledir)/$(PACKAGE_VERSION)'
 
 # ---- man pages: one per executable, generated from its -help (so they cannot drift) + doc/man/APP.sections
-FS_MAN_APPS = flagscale-preprocess flagscale-pretrain flagscale-convert
-nodist_man_MANS = doc/man/flagscale-preprocess.1 doc/man/flagscale-pretrain.1 doc/man/flagscale-convert.1
+FS_MAN_APPS = flagscale-preprocess flagscale-pretrain flagscale-convert flagscale-infer
+nodist_man_MANS = doc/man/flagscale-preprocess.1 doc/man/flagscale-pretrain.1 doc/man/flagscale-convert.1 \
+	doc/man/flagscale-infer.1
 EXTRA_DIST += doc/man/gen-man.sh doc/man/flagscale-preprocess.sections doc/man/flagscale-pretrain.sections \
-	doc/man/flagscale-convert.sections
+	doc/man/flagscale-convert.sections doc/man/flagscale-infer.sections
 CLEANFILES += $(nodist_man_MANS)
 doc/man/%.1: apps/% $(srcdir)/doc/man/gen-man.sh $(srcdir)/doc/man/%.sections
 	$(AM_V_GEN)$(MKDIR_P) doc/man && \

@@ -205,42 +205,45 @@ static PetscErrorCode save_flagscale(const struct convert_opts *o, const struct 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* the tokenizer folder, end-of-document token and its id of the source ("" / -1 when it names none) */
+static PetscErrorCode source_tokenizer(const struct source *src, char *tdir, size_t n, const char **eos, int *eos_id)
+{
+  PetscFunctionBegin;
+  tdir[0] = 0, *eos = "<|endoftext|>", *eos_id = -1;
+  if (!src->tokenizer_json[0]) PetscFunctionReturn(PETSC_SUCCESS);
+  struct fs_tokenizer *tok = NULL;
+  PetscCall(tokenizer_dir(src->tokenizer_json, tdir, n, eos));
+  PetscCall(fs_tokenizer_create_from_dir(tdir, &tok));
+  *eos_id = fs_tokenizer_eod(tok);
+  PetscCall(fs_tokenizer_destroy(&tok));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode save_hf(const struct convert_opts *o, const struct fs_model *m, const struct source *src)
 {
   char tdir[4096];
-  const char *eos = "<|endoftext|>";
-  int eos_id = -1;
+  const char *eos;
+  int eos_id;
 
   PetscFunctionBegin;
-  if (src->tokenizer_json[0]) {
-    struct fs_tokenizer *tok = NULL;
-    PetscCall(tokenizer_dir(src->tokenizer_json, tdir, sizeof tdir, &eos));
-    PetscCall(fs_tokenizer_create_from_dir(tdir, &tok));
-    eos_id = fs_tokenizer_eod(tok);
-    PetscCall(fs_tokenizer_destroy(&tok));
-  } else fs_log_warn("the checkpoint names no tokenizer: the Hugging Face folder will have none");
+  PetscCall(source_tokenizer(src, tdir, sizeof tdir, &eos, &eos_id));
+  if (!tdir[0]) fs_log_warn("the checkpoint names no tokenizer: the Hugging Face folder will have none");
   PetscCall(fs_hf_write_config(o->save, &m->cfg, eos_id, eos_id, file_dtype(o->save_dtype)));
   PetscCall(fs_hf_write_weights(o->save, m, file_dtype(o->save_dtype), (size_t)o->max_shard_mb << 20));
-  if (src->tokenizer_json[0]) PetscCall(fs_hf_write_tokenizer(o->save, tdir, eos, m->cfg.max_position_embeddings));
+  if (tdir[0]) PetscCall(fs_hf_write_tokenizer(o->save, tdir, eos, m->cfg.max_position_embeddings));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode save_gguf(const struct convert_opts *o, const struct fs_model *m, const struct source *src)
 {
   char tdir[4096], path[4200];
-  const char *eos = NULL;
-  int eos_id = -1;
+  const char *eos;
+  int eos_id;
 
   PetscFunctionBegin;
-  if (src->tokenizer_json[0]) {
-    struct fs_tokenizer *tok = NULL;
-    PetscCall(tokenizer_dir(src->tokenizer_json, tdir, sizeof tdir, &eos));
-    PetscCall(fs_tokenizer_create_from_dir(tdir, &tok));
-    eos_id = fs_tokenizer_eod(tok);
-    PetscCall(fs_tokenizer_destroy(&tok));
-  }
+  PetscCall(source_tokenizer(src, tdir, sizeof tdir, &eos, &eos_id));
   snprintf(path, sizeof path, "%s/model.gguf", o->save);
-  PetscCall(fs_gguf_export(path, m, file_dtype(o->save_dtype), src->tokenizer_json[0] ? tdir : NULL, eos_id));
+  PetscCall(fs_gguf_export(path, m, file_dtype(o->save_dtype), tdir[0] ? tdir : NULL, eos_id));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

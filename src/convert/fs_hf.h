@@ -23,4 +23,8 @@ PetscErrorCode fs_hf_write_weights(const char *dir, const struct fs_model *m, en
 PetscErrorCode fs_hf_write_tokenizer(const char *dir, const char *tokenizer_dir, const char *eos_token,
                                      int model_max_length);
 
+/* writes a JSON object (reference stolen) to DIR/NAME atomically (NAME.tmp, rename) */
+typedef struct json_t json_t;
+PetscErrorCode fs_hf_write_json(json_t *o, const char *dir, const char *name);
+
 #endif

@@ -78,8 +78,6 @@ PetscErrorCode fs_hf_read_config(const char *dir, struct fs_model_config *c)
 PetscErrorCode fs_hf_write_config(const char *dir, const struct fs_model_config *c, int eos_id, int bos_id,
                                   enum fs_dtype file_dtype)
 {
-  char path[4096], tmp[4200];
-
   PetscFunctionBegin;
   FSCheck(c->normalization == FS_NORM_RMSNORM && c->position_embedding_type == FS_POS_ROPE && c->swiglu &&
             !c->add_bias_linear,
@@ -99,11 +97,6 @@ PetscErrorCode fs_hf_write_config(const char *dir, const struct fs_model_config 
   FSCheck(o, PETSC_COMM_SELF, PETSC_ERR_LIB, "json_pack failed");
   if (eos_id >= 0) json_object_set_new(o, "eos_token_id", json_integer(eos_id));
   if (bos_id >= 0) json_object_set_new(o, "bos_token_id", json_integer(bos_id));
-  snprintf(path, sizeof path, "%s/config.json", dir);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  int rc = json_dump_file(o, tmp, JSON_INDENT(2) | JSON_SORT_KEYS);
-  json_decref(o);
-  FSCheck(rc == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", tmp);
-  FSCallSys(rename(tmp, path), path);
+  PetscCall(fs_hf_write_json(o, dir, "config.json"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

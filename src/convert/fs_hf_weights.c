@@ -69,7 +69,7 @@ static PetscErrorCode copy_file(const char *from, const char *to)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode write_json(json_t *o, const char *dir, const char *name)
+PetscErrorCode fs_hf_write_json(json_t *o, const char *dir, const char *name)
 {
   char path[4096], tmp[4200];
   PetscFunctionBegin;
@@ -108,10 +108,10 @@ PetscErrorCode fs_hf_write_tokenizer(const char *dir, const char *tokenizer_dir,
   }
   json_t *map = json_pack("{s:s,s:s,s:s,s:O}", "eos_token", eos_token, "bos_token", eos_token, "unk_token", eos_token,
                           "additional_special_tokens", specials);
-  PetscCall(write_json(map, dir, "special_tokens_map.json"));
+  PetscCall(fs_hf_write_json(map, dir, "special_tokens_map.json"));
   json_t *cfg = json_pack("{s:s,s:s,s:s,s:s,s:i,s:b,s:o}", "tokenizer_class", "GPT2Tokenizer", "eos_token", eos_token,
                           "bos_token", eos_token, "unk_token", eos_token, "model_max_length", model_max_length,
                           "add_prefix_space", 0, "additional_special_tokens", specials);
-  PetscCall(write_json(cfg, dir, "tokenizer_config.json"));
+  PetscCall(fs_hf_write_json(cfg, dir, "tokenizer_config.json"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

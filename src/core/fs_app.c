@@ -10,6 +10,13 @@
 #include "fs_cuda_info.h"
 #endif
 
+#ifdef FS_SANITIZERS
+/* AddressSanitizer's leak report would list what Open MPI and PETSc keep until exit: report errors, not leaks.
+ * (ASAN_OPTIONS in the environment still overrides this.) */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "detect_leaks=0"; }
+#endif
+
 void fs_print_version(FILE *f, const char *app)
 {
   char mpiv[MPI_MAX_LIBRARY_VERSION_STRING], petscv[128];
