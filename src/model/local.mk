@@ -7,3 +7,7 @@ pkginclude_HEADERS += src/model/fs_model_config.h src/model/fs_param_table.h src
 check_PROGRAMS += tests/ref/model_tool
 TESTS += tests/ref/test_model_torch.sh
 EXTRA_DIST += tests/ref/test_model_torch.sh tests/ref/model_vs_torch.py
+# tensor/sequence parallelism and recomputation (MPI): model-level checks and flagscale-pretrain loss sequences
+check_PROGRAMS += tests/mpi/test_tp_model
+TESTS += tests/mpi/test_tp.sh
+EXTRA_DIST += tests/mpi/test_tp.sh tests/mpi/tp_losses.py
