@@ -1,0 +1,117 @@
+/* fs_serve.h -- flagscale-serve internals: jobs, the engine thread, the HTTP layer and the endpoints.
+ *
+ * Threads: libmicrohttpd runs one thread per connection; handlers parse the request, build jobs (one per prompt)
+ * and hand them to fs_serve_submit, then wait for them (fs_serve_wait) or stream them (fs_serve_stream_take).
+ * ONE engine thread owns the engine, the model and the tokenizer: it renders chat templates, encodes prompts,
+ * submits them and steps while any job is pending, so jobs that arrive during generation join the running batch
+ * (continuous batching).  Everything that calls PETSc runs on the engine thread (PETSc's debug stack is not
+ * thread-safe); handlers only touch JSON and the job fields below, under srv->lock. */
+#ifndef FS_SERVE_H
+#define FS_SERVE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "fs_chat.h"
+#include "fs_engine.h"
+
+enum fs_job_state { FS_JOB_QUEUED, FS_JOB_RUNNING, FS_JOB_DONE, FS_JOB_FAILED };
+
+struct fs_serve_job {
+  /* input, fixed once submitted */
+  char *prompt;                /* text to encode (when n_msgs == 0) */
+  struct fs_chat_msg *msgs;    /* (n_msgs) a conversation rendered with `chat` instead; contents owned */
+  int n_msgs;
+  enum fs_chat_template chat;
+  int64_t max_new_tokens;      /* 0: scoring */
+  struct fs_sampling sampling;
+  char **stop;                 /* (n_stop) stop strings, owned */
+  int n_stop;
+  int stream;                  /* keep the released text for a streaming reader */
+  int want_pieces;             /* the bytes of every prompt and result token (token strings) */
+  /* state, under srv->lock */
+  enum fs_job_state state;
+  int refs;                    /* the handler's and the engine thread's */
+  int64_t eid;                 /* engine request id while running */
+  int status;                  /* FAILED: HTTP status (400 bad prompt, 500 engine) */
+  char err[512];
+  char *sbuf;                  /* (n_sbuf) text released so far (stream) */
+  size_t n_sbuf, cap_sbuf;
+  /* result, valid once DONE */
+  int32_t *prompt_ids;         /* (n_prompt) */
+  int64_t n_prompt;
+  int32_t *tokens;             /* (n_tokens) */
+  float *logprobs;
+  int64_t n_tokens;
+  char *text;                  /* (n_text) */
+  size_t n_text;
+  enum fs_finish finish;
+  char *pieces;                /* want_pieces: bytes of prompt ids then result tokens, piece_off (n_prompt + n_tokens + 1) */
+  size_t *piece_off;
+  double t_submit, t_first, t_done; /* fs_serve_now() */
+  struct fs_serve_job *next;   /* queue link */
+};
+
+enum fs_serve_endpoint { FS_EP_BATCH, FS_EP_STREAM, FS_EP_API, FS_EP_COMPLETIONS, FS_EP_CHAT, FS_EP_MODELS,
+                         FS_EP_HEALTH, FS_EP_METRICS, FS_EP_OTHER, FS_EP_N };
+
+struct fs_serve {
+  /* model, owned by the engine thread once started */
+  struct fs_model *m;
+  struct fs_tokenizer *tok;
+  struct fs_engine *e;
+  struct fs_engine_opts eopts;
+  int32_t eod;
+  int recycle_after;           /* an idle engine is recreated after this many requests (frees their results) */
+  int64_t n_since_create;
+  /* description */
+  char model_name[4096], tokenizer_name[4096], model_desc[512];
+  enum fs_chat_template chat;
+  int max_position;            /* learned positions: prompt + generation limit; 0 = none (RoPE) */
+  int64_t max_prompt_tokens;   /* KV cache capacity in tokens */
+  int max_queue;               /* jobs queued or running at most; more -> 503 */
+  double t_start;
+  /* shared state */
+  pthread_mutex_t lock;
+  pthread_cond_t work;         /* engine thread: new jobs or stop */
+  pthread_cond_t progress;     /* handlers: a job got text or finished */
+  struct fs_serve_job *qhead, *qtail;
+  int n_pending;               /* jobs queued or running */
+  int stopping, engine_dead;
+  pthread_t thread;
+  int thread_started;
+  /* engine thread only */
+  struct fs_serve_job **by_eid; /* (cap_eid) running jobs by engine id */
+  int64_t cap_eid;
+  int64_t *live;               /* (n_live) engine ids of running jobs */
+  int64_t n_live, cap_live;
+  /* metrics, under lock */
+  uint64_t requests[FS_EP_N], errors4xx, errors5xx, jobs_done, prompt_tokens, completion_tokens;
+  struct fs_engine_stats stats; /* the engine's, accumulated over recreated engines */
+  struct fs_engine_stats stats_base;
+  int64_t kv_free, kv_blocks;
+  int running;
+};
+
+/* engine thread (fs_serve_engine.c) */
+int fs_serve_start(struct fs_serve *s);  /* 0 on success */
+void fs_serve_stop(struct fs_serve *s);  /* finishes pending jobs, joins the thread */
+/* a job with refs = 1 (the caller's); fills input fields after */
+struct fs_serve_job *fs_serve_job_new(void);
+/* queues jobs[0..n); all or none: returns 503 when the queue is full or the server stops, 0 when queued */
+int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n);
+/* waits until every job is DONE or FAILED; 0 or the first failed job's status */
+int fs_serve_wait(struct fs_serve *s, struct fs_serve_job **jobs, int n);
+/* drops the caller's reference (a job that still runs is freed by the engine thread when it ends) */
+void fs_serve_job_release(struct fs_serve *s, struct fs_serve_job *j);
+
+/* utilities (fs_serve_util.c) */
+double fs_serve_now(void); /* seconds, monotonic (no MPI call off the main thread) */
+/* out holds 3 * n + 1 bytes: invalid UTF-8 bytes become U+FFFD */
+size_t fs_utf8_sanitize(char *out, const char *in, size_t n);
+/* bytes of in[0..n) that form complete UTF-8 characters (a streamed chunk must not end inside one) */
+size_t fs_utf8_complete(const char *in, size_t n);
+/* a JSON string of in[0..n) after sanitizing */
+struct json_t *fs_json_text(const char *in, size_t n);
+
+#endif

@@ -1,0 +1,346 @@
+/* fs_serve_engine.c -- the engine thread: takes queued jobs, encodes and submits them, steps the engine while any
+ * job runs (jobs that arrive meanwhile join the batch at the next step), hands results back to the handlers. */
+#include <stdlib.h>
+#include <string.h>
+#include "fs_log.h"
+#include "fs_model.h"
+#include "fs_serve.h"
+#include "fs_tokenizer.h"
+
+struct fs_serve_job *fs_serve_job_new(void)
+{
+  struct fs_serve_job *j = calloc(1, sizeof *j);
+  if (j) j->refs = 1, j->eid = -1;
+  return j;
+}
+
+static void job_free(struct fs_serve_job *j)
+{
+  free(j->prompt);
+  for (int i = 0; i < j->n_msgs; i++) free((void *)j->msgs[i].content);
+  free(j->msgs);
+  for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
+  free(j->stop);
+  free(j->sbuf), free(j->prompt_ids), free(j->tokens), free(j->logprobs), free(j->text);
+  free(j->pieces), free(j->piece_off);
+  free(j);
+}
+
+/* under lock */
+static void job_unref(struct fs_serve_job *j)
+{
+  if (--j->refs == 0) job_free(j);
+}
+
+void fs_serve_job_release(struct fs_serve *s, struct fs_serve_job *j)
+{
+  if (!j) return;
+  pthread_mutex_lock(&s->lock);
+  job_unref(j);
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* under lock: the engine thread is done with j */
+static void job_end(struct fs_serve *s, struct fs_serve_job *j, enum fs_job_state st, int status, const char *err)
+{
+  j->state = st;
+  j->t_done = fs_serve_now();
+  if (st == FS_JOB_FAILED) {
+    j->status = status;
+    snprintf(j->err, sizeof j->err, "%s", err);
+  } else {
+    s->jobs_done++;
+    s->prompt_tokens += (uint64_t)j->n_prompt;
+    if (j->finish != FS_FINISH_SCORED) s->completion_tokens += (uint64_t)j->n_tokens;
+  }
+  s->n_pending--;
+  job_unref(j);
+  pthread_cond_broadcast(&s->progress);
+}
+
+static void fail_job(struct fs_serve *s, struct fs_serve_job *j, int status, const char *err)
+{
+  pthread_mutex_lock(&s->lock);
+  job_end(s, j, FS_JOB_FAILED, status, err);
+  pthread_mutex_unlock(&s->lock);
+}
+
+static void on_token(void *ctx, int64_t id, int32_t token, const char *bytes, size_t n, int finished)
+{
+  struct fs_serve *s = ctx;
+  struct fs_serve_job *j = id < s->cap_eid ? s->by_eid[id] : NULL;
+  if (!j) return;
+  pthread_mutex_lock(&s->lock);
+  if (token >= 0 && !j->t_first) j->t_first = fs_serve_now();
+  if (j->stream && n) {
+    if (j->n_sbuf + n > j->cap_sbuf) {
+      size_t cap = 2 * (j->n_sbuf + n) + 256;
+      char *t = realloc(j->sbuf, cap);
+      if (t) j->sbuf = t, j->cap_sbuf = cap;
+    }
+    if (j->n_sbuf + n <= j->cap_sbuf) memcpy(j->sbuf + j->n_sbuf, bytes, n), j->n_sbuf += n;
+  }
+  if (n) pthread_cond_broadcast(&s->progress);
+  pthread_mutex_unlock(&s->lock);
+}
+
+static PetscErrorCode engine_create(struct fs_serve *s)
+{
+  PetscFunctionBegin;
+  PetscCall(fs_engine_create(s->m, s->tok, &s->eopts, &s->e));
+  fs_engine_set_callback(s->e, on_token, s);
+  s->n_since_create = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* an idle engine keeps every finished request's result: recreate it now and then so memory stays bounded */
+static PetscErrorCode engine_recycle(struct fs_serve *s)
+{
+  struct fs_engine_stats st;
+
+  PetscFunctionBegin;
+  fs_engine_get_stats(s->e, &st);
+  pthread_mutex_lock(&s->lock);
+  s->stats_base.steps += st.steps, s->stats_base.prefill_tokens += st.prefill_tokens;
+  s->stats_base.decode_tokens += st.decode_tokens, s->stats_base.preemptions += st.preemptions;
+  s->stats_base.prefill_s += st.prefill_s, s->stats_base.decode_s += st.decode_s;
+  if (st.max_running > s->stats_base.max_running) s->stats_base.max_running = st.max_running;
+  pthread_mutex_unlock(&s->lock);
+  PetscCall(fs_engine_destroy(&s->e));
+  PetscCall(engine_create(s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* encodes j's prompt, checks it against the model and the cache, submits it.  *status != 0: j is bad input. */
+static PetscErrorCode admit(struct fs_serve *s, struct fs_serve_job *j, int *status, char *err, size_t n_err)
+{
+  struct fs_tokens enc = {0};
+  int64_t eid;
+
+  PetscFunctionBegin;
+  *status = 0;
+  if (j->n_msgs) {
+    free(j->prompt);
+    j->prompt = NULL;
+    PetscCall(fs_chat_render(j->chat, j->msgs, j->n_msgs, &j->prompt));
+  }
+  PetscCall(fs_tokenizer_encode(s->tok, j->prompt, strlen(j->prompt), &enc));
+  int64_t n = enc.n;
+  if (n == 0) snprintf(err, n_err, "the prompt is empty (no tokens)"), *status = 400;
+  else if (j->max_new_tokens == 0 && n < 2) snprintf(err, n_err, "scoring (max_new_tokens 0) needs a prompt of 2 "
+                                                     "tokens or more; this one has 1"), *status = 400;
+  else if (s->max_position && n > s->max_position)
+    snprintf(err, n_err, "the prompt has %lld tokens; the model has %d positions", (long long)n, s->max_position),
+      *status = 400;
+  else if (n > s->max_prompt_tokens)
+    snprintf(err, n_err, "the prompt has %lld tokens; the KV cache holds %lld (restart the server with a larger "
+             "-kv_cache_mb)", (long long)n, (long long)s->max_prompt_tokens), *status = 400;
+  if (*status) {
+    fs_tokens_free(&enc);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  struct fs_request r = {.prompt = enc.ids, .n_prompt = n, .max_new_tokens = j->max_new_tokens,
+                         .sampling = j->sampling, .stop_ids = &s->eod, .n_stop_ids = s->eod >= 0,
+                         .stop_strings = (const char *const *)j->stop, .n_stop_strings = j->n_stop};
+  PetscErrorCode ierr = fs_engine_submit(s->e, &r, &eid);
+  if (!ierr) {
+    j->prompt_ids = enc.ids, j->n_prompt = n; /* the job owns the ids now */
+    enc.ids = NULL;
+  }
+  fs_tokens_free(&enc);
+  PetscCall(ierr);
+  s->n_since_create++;
+  if (eid >= s->cap_eid) {
+    int64_t cap = 2 * eid + 64;
+    struct fs_serve_job **t = realloc(s->by_eid, (size_t)cap * sizeof *t);
+    FSCheck(t, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for the job table");
+    memset(t + s->cap_eid, 0, (size_t)(cap - s->cap_eid) * sizeof *t);
+    s->by_eid = t, s->cap_eid = cap;
+  }
+  if (s->n_live == s->cap_live) {
+    int64_t cap = 2 * s->cap_live + 64, *t = realloc(s->live, (size_t)cap * sizeof *t);
+    FSCheck(t, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for the job table");
+    s->live = t, s->cap_live = cap;
+  }
+  s->by_eid[eid] = j;
+  s->live[s->n_live++] = eid;
+  pthread_mutex_lock(&s->lock);
+  j->eid = eid;
+  j->state = FS_JOB_RUNNING;
+  pthread_mutex_unlock(&s->lock);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* copies a finished request's result into its job */
+static PetscErrorCode copy_result(struct fs_serve *s, struct fs_serve_job *j, const struct fs_result *r)
+{
+  PetscFunctionBegin;
+  int64_t n = r->n_tokens;
+  FSMalloc((size_t)(n + 1) * sizeof(int32_t), &j->tokens);
+  FSMalloc((size_t)(n + 1) * sizeof(float), &j->logprobs);
+  FSMalloc(r->n_text + 1, &j->text);
+  if (n) memcpy(j->tokens, r->tokens, (size_t)n * sizeof(int32_t));
+  if (n) memcpy(j->logprobs, r->logprobs, (size_t)n * sizeof(float));
+  memcpy(j->text, r->text, r->n_text + 1);
+  j->n_tokens = n, j->n_text = r->n_text, j->finish = r->finish;
+  if (j->want_pieces) {
+    int64_t np = j->n_prompt + n;
+    size_t total = 0, len;
+    const char *b;
+    FSMalloc((size_t)(np + 1) * sizeof(size_t), &j->piece_off);
+    for (int64_t i = 0; i < np; i++) {
+      PetscCall(fs_tokenizer_id_bytes(s->tok, i < j->n_prompt ? j->prompt_ids[i] : j->tokens[i - j->n_prompt], &b,
+                                      &len));
+      j->piece_off[i] = total, total += len;
+    }
+    j->piece_off[np] = total;
+    FSMalloc(total + 1, &j->pieces);
+    for (int64_t i = 0; i < np; i++) {
+      PetscCall(fs_tokenizer_id_bytes(s->tok, i < j->n_prompt ? j->prompt_ids[i] : j->tokens[i - j->n_prompt], &b,
+                                      &len));
+      memcpy(j->pieces + j->piece_off[i], b, len);
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* hands every finished job back */
+static void collect(struct fs_serve *s)
+{
+  for (int64_t k = 0; k < s->n_live;) {
+    int64_t id = s->live[k];
+    const struct fs_result *r = fs_engine_result(s->e, id);
+    if (!r) {
+      k++;
+      continue;
+    }
+    struct fs_serve_job *j = s->by_eid[id];
+    PetscErrorCode ierr = copy_result(s, j, r);
+    s->by_eid[id] = NULL;
+    s->live[k] = s->live[--s->n_live];
+    pthread_mutex_lock(&s->lock);
+    if (ierr) job_end(s, j, FS_JOB_FAILED, 500, "out of memory copying a result");
+    else job_end(s, j, FS_JOB_DONE, 0, NULL);
+    pthread_mutex_unlock(&s->lock);
+  }
+}
+
+static void fail_live(struct fs_serve *s, const char *why)
+{
+  for (int64_t k = 0; k < s->n_live; k++) {
+    fail_job(s, s->by_eid[s->live[k]], 500, why);
+    s->by_eid[s->live[k]] = NULL;
+  }
+  s->n_live = 0;
+}
+
+static void *engine_main(void *arg)
+{
+  struct fs_serve *s = arg;
+  int busy = 0;
+  char err[512];
+
+  pthread_mutex_lock(&s->lock);
+  for (;;) {
+    while (!s->qhead && !busy && !s->stopping) pthread_cond_wait(&s->work, &s->lock);
+    if (!s->qhead && !busy) break; /* stopping and nothing left */
+    struct fs_serve_job *q = s->qhead;
+    s->qhead = s->qtail = NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (q && !busy && !s->n_live && s->n_since_create >= s->recycle_after && !s->engine_dead)
+      if (engine_recycle(s)) s->engine_dead = 1;
+    for (struct fs_serve_job *j = q, *next; j; j = next) {
+      next = j->next;
+      int status = 0;
+      if (s->engine_dead) {
+        fail_job(s, j, 500, "the engine failed earlier (see the server log); restart the server");
+        continue;
+      }
+      if (admit(s, j, &status, err, sizeof err)) fail_job(s, j, 500, "the engine could not take the request (see "
+                                                         "the server log)");
+      else if (status) fail_job(s, j, status, err);
+    }
+    busy = 0;
+    if (s->n_live && !s->engine_dead) {
+      if (fs_engine_step(s->e, &busy)) {
+        fs_log_warn("flagscale-serve: the engine failed; failing its requests");
+        s->engine_dead = 1, busy = 0;
+        fail_live(s, "the engine failed (see the server log)");
+      } else collect(s);
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->e) {
+      struct fs_engine_stats st;
+      fs_engine_get_stats(s->e, &st);
+      s->stats = s->stats_base;
+      s->stats.steps += st.steps, s->stats.prefill_tokens += st.prefill_tokens;
+      s->stats.decode_tokens += st.decode_tokens, s->stats.preemptions += st.preemptions;
+      s->stats.prefill_s += st.prefill_s, s->stats.decode_s += st.decode_s;
+      if (st.max_running > s->stats.max_running) s->stats.max_running = st.max_running;
+      fs_engine_cache_blocks(s->e, &s->kv_free, &s->kv_blocks);
+    }
+    s->running = (int)s->n_live;
+  }
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+int fs_serve_start(struct fs_serve *s)
+{
+  if (engine_create(s)) return 1;
+  fs_engine_cache_blocks(s->e, &s->kv_free, &s->kv_blocks);
+  s->max_prompt_tokens = s->kv_blocks * s->eopts.block_size;
+  s->max_position = s->m->cfg.position_embedding_type == FS_POS_ROPE ? 0 : s->m->cfg.max_position_embeddings;
+  if (pthread_create(&s->thread, NULL, engine_main, s)) return 1;
+  s->thread_started = 1;
+  return 0;
+}
+
+void fs_serve_stop(struct fs_serve *s)
+{
+  pthread_mutex_lock(&s->lock);
+  s->stopping = 1;
+  pthread_cond_signal(&s->work);
+  pthread_mutex_unlock(&s->lock);
+  if (s->thread_started) pthread_join(s->thread, NULL);
+  s->thread_started = 0;
+  free(s->by_eid), free(s->live);
+  s->by_eid = NULL, s->live = NULL, s->cap_eid = s->n_live = s->cap_live = 0;
+}
+
+int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n)
+{
+  pthread_mutex_lock(&s->lock);
+  if (s->stopping || s->n_pending + n > s->max_queue) {
+    pthread_mutex_unlock(&s->lock);
+    return 503;
+  }
+  double now = fs_serve_now();
+  for (int i = 0; i < n; i++) {
+    struct fs_serve_job *j = jobs[i];
+    j->refs++;
+    j->state = FS_JOB_QUEUED;
+    j->t_submit = now;
+    j->next = NULL;
+    if (s->qtail) s->qtail->next = j;
+    else s->qhead = j;
+    s->qtail = j;
+  }
+  s->n_pending += n;
+  pthread_cond_signal(&s->work);
+  pthread_mutex_unlock(&s->lock);
+  return 0;
+}
+
+int fs_serve_wait(struct fs_serve *s, struct fs_serve_job **jobs, int n)
+{
+  int status = 0;
+  pthread_mutex_lock(&s->lock);
+  for (int i = 0; i < n; i++) {
+    while (jobs[i]->state == FS_JOB_QUEUED || jobs[i]->state == FS_JOB_RUNNING)
+      pthread_cond_wait(&s->progress, &s->lock);
+    if (jobs[i]->state == FS_JOB_FAILED && !status) status = jobs[i]->status;
+  }
+  pthread_mutex_unlock(&s->lock);
+  return status;
+}

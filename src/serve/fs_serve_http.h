@@ -1,0 +1,71 @@
+/* fs_serve_http.h -- between the HTTP layer (fs_serve_http.c) and the endpoints (fs_serve_api.c,
+ * fs_serve_openai.c, fs_serve_stream.c).  Nothing here calls PETSc: these run on connection threads. */
+#ifndef FS_SERVE_HTTP_H
+#define FS_SERVE_HTTP_H
+
+#include <sys/types.h>
+#include <jansson.h>
+#include "fs_serve.h"
+
+enum fs_stream_kind { FS_STREAM_PLAIN, FS_STREAM_SSE_COMPLETION, FS_STREAM_SSE_CHAT };
+
+/* one streamed response: the text of one job, as plain chunks or server-sent events */
+struct fs_stream {
+  struct fs_serve *s;
+  struct fs_serve_job *j;
+  enum fs_stream_kind kind;
+  double deadline;   /* fs_serve_now() after which the stream ends (0: none) */
+  size_t taken;      /* bytes of j->sbuf already formatted */
+  char *out;         /* formatted bytes not yet sent: out[off..n) */
+  size_t n, off, cap;
+  int started, ended;
+  char id[64], model[4096];
+  long long created;
+  int include_usage;
+};
+
+/* the reply to one request: a body, or a stream */
+struct fs_reply {
+  int status;
+  char *body; /* malloc'ed */
+  size_t n_body;
+  const char *ctype;
+  struct fs_stream *stream;
+  enum fs_serve_endpoint ep;
+};
+
+void fs_serve_route(struct fs_serve *s, const char *method, const char *url, const char *body, size_t n_body,
+                    struct fs_reply *rep);
+/* endpoints: body is the parsed request object */
+void fs_api_batch(struct fs_serve *s, json_t *req, struct fs_reply *rep);
+void fs_api_stream(struct fs_serve *s, json_t *req, struct fs_reply *rep);
+void fs_api_megatron(struct fs_serve *s, json_t *req, struct fs_reply *rep);
+void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, int chat);
+void fs_api_models(struct fs_serve *s, struct fs_reply *rep);
+void fs_api_metrics(struct fs_serve *s, struct fs_reply *rep);
+
+/* replies */
+void fs_reply_json(struct fs_reply *rep, int status, json_t *o); /* steals o */
+void fs_reply_error(struct fs_reply *rep, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* submits jobs[0..n) and waits for them; on failure sets the error reply and returns non-zero */
+int fs_api_run(struct fs_serve *s, struct fs_serve_job **jobs, int n, struct fs_reply *rep);
+void fs_api_release(struct fs_serve *s, struct fs_serve_job **jobs, int n); /* and frees the array */
+
+/* request fields: 0 on success, else an error reply was set (400) */
+int fs_field_int(json_t *o, const char *key, int64_t def, int required, int64_t lo, int64_t hi, int64_t *v,
+                 struct fs_reply *rep);
+int fs_field_real(json_t *o, const char *key, double def, double lo, double hi, double *v, struct fs_reply *rep);
+int fs_field_bool(json_t *o, const char *key, int def, int *v, struct fs_reply *rep);
+/* a string or a list of strings: *items (malloc'ed array of borrowed pointers), *n >= 1 */
+int fs_field_strings(json_t *o, const char *key, int required, const char ***items, int *n, struct fs_reply *rep);
+/* "stop": a string or a list of strings -> owned copies in job */
+int fs_field_stop(json_t *o, const char *key, struct fs_serve_job *j, struct fs_reply *rep);
+int fs_job_add_stop(struct fs_serve_job *j, const char *stop);
+
+/* streams */
+struct fs_stream *fs_stream_new(struct fs_serve *s, struct fs_serve_job *j, enum fs_stream_kind kind);
+ssize_t fs_stream_read(struct fs_stream *st, char *buf, size_t max); /* blocks; -1 at the end */
+void fs_stream_free(struct fs_stream *st);
+const char *fs_finish_reason(enum fs_finish f); /* OpenAI's: "stop" or "length" */
+
+#endif

@@ -1,0 +1,146 @@
+/* fs_serve_stream.c -- a streamed reply: the job's text as it is released by the engine, as plain chunks
+ * (/stream_func) or as OpenAI server-sent events ("data: {...}\n\n" ... "data: [DONE]\n\n").  A chunk never ends
+ * inside a UTF-8 character, so the concatenated chunks equal the batch reply's text. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "fs_serve_http.h"
+
+const char *fs_finish_reason(enum fs_finish f) { return f == FS_FINISH_STOP ? "stop" : "length"; }
+
+struct fs_stream *fs_stream_new(struct fs_serve *s, struct fs_serve_job *j, enum fs_stream_kind kind)
+{
+  struct fs_stream *st = calloc(1, sizeof *st);
+  if (!st) return NULL;
+  st->s = s, st->j = j, st->kind = kind;
+  snprintf(st->model, sizeof st->model, "%s", s->model_name);
+  st->created = (long long)time(NULL);
+  return st;
+}
+
+void fs_stream_free(struct fs_stream *st)
+{
+  if (!st) return;
+  fs_serve_job_release(st->s, st->j);
+  free(st->out);
+  free(st);
+}
+
+static int out_put(struct fs_stream *st, const char *b, size_t n)
+{
+  if (st->n + n > st->cap) {
+    size_t cap = 2 * (st->n + n) + 256;
+    char *t = realloc(st->out, cap);
+    if (!t) return 1;
+    st->out = t, st->cap = cap;
+  }
+  memcpy(st->out + st->n, b, n);
+  st->n += n;
+  return 0;
+}
+
+/* "data: <json>\n\n" */
+static void out_event(struct fs_stream *st, json_t *o)
+{
+  char *js = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+  json_decref(o);
+  if (!js) return;
+  out_put(st, "data: ", 6);
+  out_put(st, js, strlen(js));
+  out_put(st, "\n\n", 2);
+  free(js);
+}
+
+static json_t *chunk_event(struct fs_stream *st, json_t *choice)
+{
+  int chat = st->kind == FS_STREAM_SSE_CHAT;
+  return json_pack("{s:s,s:s,s:I,s:s,s:[o]}", "id", st->id, "object", chat ? "chat.completion.chunk" :
+                   "text_completion", "created", (json_int_t)st->created, "model", st->model, "choices", choice);
+}
+
+/* formats the next piece of the stream into st->out; blocks until there is one */
+static void fill(struct fs_stream *st)
+{
+  struct fs_serve *s = st->s;
+  struct fs_serve_job *j = st->j;
+  int done = 0, timeout = 0;
+  char *chunk = NULL;
+  size_t n = 0;
+
+  pthread_mutex_lock(&s->lock);
+  for (;;) {
+    size_t avail = j->n_sbuf - st->taken;
+    done = j->state == FS_JOB_DONE || j->state == FS_JOB_FAILED;
+    n = done ? avail : fs_utf8_complete(j->sbuf + st->taken, avail);
+    if (n || done) break;
+    double now = fs_serve_now(), until = now + 1.0;
+    if (st->deadline > 0 && now >= st->deadline) {
+      timeout = 1;
+      break;
+    }
+    if (st->deadline > 0 && st->deadline < until) until = st->deadline;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double wait = until - now;
+    ts.tv_sec += (time_t)wait;
+    ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_cond_timedwait(&s->progress, &s->lock, &ts);
+  }
+  size_t raw = n;
+  if (n && (chunk = malloc(3 * n + 1))) n = fs_utf8_sanitize(chunk, j->sbuf + st->taken, n);
+  else n = 0;
+  st->taken += raw;
+  pthread_mutex_unlock(&s->lock);
+  if (st->kind == FS_STREAM_PLAIN) {
+    if (n) out_put(st, chunk, n);
+  } else {
+    if (!st->started && st->kind == FS_STREAM_SSE_CHAT)
+      out_event(st, chunk_event(st, json_pack("{s:i,s:{s:s,s:s},s:n}", "index", 0, "delta", "role", "assistant",
+                                              "content", "", "finish_reason")));
+    st->started = 1;
+    if (n) {
+      json_t *text = json_stringn(chunk, n);
+      if (st->kind == FS_STREAM_SSE_CHAT)
+        out_event(st, chunk_event(st, json_pack("{s:i,s:{s:o},s:n}", "index", 0, "delta", "content", text,
+                                                "finish_reason")));
+      else out_event(st, chunk_event(st, json_pack("{s:o,s:i,s:n,s:n}", "text", text, "index", 0, "logprobs",
+                                                   "finish_reason")));
+    }
+    if (done && j->state == FS_JOB_FAILED) {
+      out_event(st, json_pack("{s:{s:s,s:s,s:i}}", "error", "message", j->err, "type", j->status >= 500 ?
+                              "server_error" : "invalid_request_error", "code", j->status));
+    } else if (done) {
+      const char *fr = fs_finish_reason(j->finish);
+      if (st->kind == FS_STREAM_SSE_CHAT)
+        out_event(st, chunk_event(st, json_pack("{s:i,s:{},s:s}", "index", 0, "delta", "finish_reason", fr)));
+      else out_event(st, chunk_event(st, json_pack("{s:s,s:i,s:n,s:s}", "text", "", "index", 0, "logprobs",
+                                                   "finish_reason", fr)));
+      if (st->include_usage) {
+        json_t *o = chunk_event(st, json_pack("{}"));
+        json_object_set_new(o, "choices", json_array());
+        json_object_set_new(o, "usage", json_pack("{s:I,s:I,s:I}", "prompt_tokens", (json_int_t)j->n_prompt,
+                                                  "completion_tokens", (json_int_t)j->n_tokens, "total_tokens",
+                                                  (json_int_t)(j->n_prompt + j->n_tokens)));
+        out_event(st, o);
+      }
+    }
+    if (done || timeout) out_put(st, "data: [DONE]\n\n", 14);
+  }
+  free(chunk);
+  if (done || timeout) st->ended = 1;
+}
+
+ssize_t fs_stream_read(struct fs_stream *st, char *buf, size_t max)
+{
+  while (st->off == st->n) {
+    if (st->ended) return -1;
+    st->off = st->n = 0;
+    fill(st);
+  }
+  size_t k = st->n - st->off < max ? st->n - st->off : max;
+  memcpy(buf, st->out + st->off, k);
+  st->off += k;
+  return (ssize_t)k;
+}
