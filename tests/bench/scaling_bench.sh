@@ -28,7 +28,8 @@ xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 20 > "$tmp/doc
 "$bin/flagscale-preprocess" -input "$tmp/docs.jsonl" -output_prefix "$tmp/docs" -append_eod -log_interval 0 \
   > "$tmp/preprocess.log" 2>&1 || { cat "$tmp/preprocess.log"; exit 1; }
 
-# one run: prints "ms tokens_per_s_per_rank optimizer_MB_per_rank"
+# one run: prints "ms tokens_per_s_per_rank optimizer_MB_per_rank fwdbwd_ms gradcomm_ms optimizer_ms allgather_ms"
+# (the phases from PETSc's -log_view events, max over ranks, averaged over all steps including the warm-up)
 measure() { # np [options]
   np=$1; shift
   log=$tmp/run_$np$*.log
@@ -36,19 +37,22 @@ measure() { # np [options]
   $MPIEXEC -np "$np" "$bin/flagscale-pretrain" -data_path "$tmp/docs_text_document" -data_cache_path "$tmp/cache" \
     -num_layers $L -hidden_size $C -num_attention_heads $H -ffn_hidden_size $FFN -seq_length $T \
     -micro_batch_size $MBS -global_batch_size $((MBS * np)) -train_iters $((warm + iters)) -log_interval $iters \
-    -eval_interval 0 -lr 1e-4 "$@" > "$log" 2>&1 || { cat "$log" >&2; echo error; return; }
-  awk -v np="$np" -v tok=$((MBS * T * np)) '
+    -eval_interval 0 -lr 1e-4 -log_view "$@" > "$log" 2>&1 || { cat "$log" >&2; echo error; return; }
+  awk -v np="$np" -v tok=$((MBS * T * np)) -v steps=$((warm + iters)) '
+    $1 ~ /^(FwdBwd|GradAllreduce|Optimizer|ParamAllgather)$/ && NF > 5 { ph[$1] = 1000 * $4 / steps }
     /elapsed time per iteration/ { ms = $0; sub(/.*per iteration \(ms\): /, "", ms); sub(/ .*/, "", ms) }
     /optimizer state bytes per rank: max/ { ob = $0; sub(/.*per rank: max /, "", ob); sub(/ .*/, "", ob) }
     /training done/ { done = 1 }
-    END { if (!done || ms == "") print "error"; else printf "%.1f %.1f %.1f\n", ms, tok / (ms / 1000) / np, ob / 1048576 }' "$log"
+    END { if (!done || ms == "") print "error"; else printf "%.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", ms, tok / (ms / 1000) / np, ob / 1048576,
+                                         ph["FwdBwd"], ph["GradAllreduce"], ph["Optimizer"], ph["ParamAllgather"] }' "$log"
 }
 
 echo "weak scaling, model $model ($L layers, hidden $C, seq $T), micro-batch $MBS per rank, 1 thread per rank," \
   "$iters timed steps after $warm"
 # other processes on the cores distort the efficiency: show how busy the machine was
-echo "cores: $(nproc 2>/dev/null || echo ?), load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
-printf '%-6s %-12s %10s %16s %14s %11s\n' ranks optimizer ms/step "tokens/s/rank" "optim MB/rank" efficiency
+echo "cores: $(getconf _NPROCESSORS_ONLN 2>/dev/null || echo ?), load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
+printf '%-6s %-12s %9s %14s %14s %11s | %8s %10s %10s %10s\n' ranks optimizer ms/step "tokens/s/rank" \
+  "optim MB/rank" efficiency "fwd+bwd" "grad comm" "optimizer" "allgather"
 base=
 for np in $ranks; do
   for opt in replicated distributed; do
@@ -57,7 +61,9 @@ for np in $ranks; do
     set -- $(measure "$np" $flag)
     [ "$1" != error ] || { echo "scaling_bench.sh: run on $np rank(s) ($opt) failed" >&2; exit 1; }
     [ -n "$base" ] || base=$2
-    printf '%-6s %-12s %10.1f %16.1f %14.1f %10.1f%%\n' "$np" "$opt" "$1" "$2" "$3" "$(echo "$2 $base" | awk '{print 100 * $1 / $2}')"
+    printf '%-6s %-12s %9.1f %14.1f %14.1f %10.1f%% | %8.1f %10.1f %10.1f %10.1f\n' "$np" "$opt" "$1" "$2" "$3" \
+      "$(echo "$2 $base" | awk '{print 100 * $1 / $2}')" "$4" "$5" "$6" "$7"
   done
 done
+echo "(phases: ms per step, max over ranks; grad comm = all-reduce, or reduce-scatter with the distributed optimizer)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
