@@ -77,6 +77,7 @@ struct fs_serve {
   pthread_cond_t progress;     /* handlers: a job got text or finished */
   struct fs_serve_job *qhead, *qtail;
   int n_pending;               /* jobs queued or running */
+  int n_http_active;           /* requests received and not yet answered in full (streams included) */
   int stopping, engine_dead;
   pthread_t thread;
   int thread_started;

@@ -143,8 +143,9 @@ static PetscErrorCode serve(const struct serve_args *a)
     if (fd != MHD_INVALID_SOCKET) close(fd);
     pthread_mutex_lock(&s.lock);
     s.stopping = 1; /* requests on open connections are refused (503) from here */
+    while (s.n_http_active > 0) pthread_cond_wait(&s.progress, &s.lock); /* replies in flight, streams included */
     pthread_mutex_unlock(&s.lock);
-    MHD_stop_daemon(d); /* waits for the connection threads: their jobs finish first */
+    MHD_stop_daemon(d); /* closes idle keep-alive connections */
     fs_serve_stop(&s);
     fs_log_info("served %llu prompts (%llu tokens generated); bye", (unsigned long long)s.jobs_done,
                 (unsigned long long)s.completion_tokens);

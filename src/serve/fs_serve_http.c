@@ -164,6 +164,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     cc = calloc(1, sizeof *cc);
     if (!cc) return MHD_NO;
     *con_cls = cc;
+    pthread_mutex_lock(&s->lock);
+    s->n_http_active++; /* until on_completed: shutdown waits for it */
+    pthread_mutex_unlock(&s->lock);
     return MHD_YES;
   }
   if (*n_upload) {
@@ -205,8 +208,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
 {
+  struct fs_serve *s = cls;
   struct conn *cc = *con_cls;
-  if (cc) free(cc->body), free(cc);
+  if (cc) {
+    free(cc->body), free(cc);
+    pthread_mutex_lock(&s->lock);
+    s->n_http_active--;
+    pthread_cond_broadcast(&s->progress);
+    pthread_mutex_unlock(&s->lock);
+  }
   *con_cls = NULL;
 }
 
@@ -224,9 +234,9 @@ struct MHD_Daemon *fs_serve_http_start(struct fs_serve *s, const char *host, int
   unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
   struct MHD_Daemon *d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                                          ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                          ai->ai_addr, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)max_conn,
-                                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)600, MHD_OPTION_END);
+                                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_END);
   freeaddrinfo(ai);
   if (!d) {
     snprintf(err, n_err, "cannot listen on %s:%d (port in use? another -port, or -port 0 for any free one)", host,

@@ -1,0 +1,127 @@
+"""serve_check.py TMPDIR -- checks the replies test_serve.sh saved in TMPDIR/out against flagscale-infer's
+outputs TMPDIR/infer{1,2,3}.jsonl (stdlib only)."""
+import json
+import math
+import os
+import re
+import sys
+
+tmp = sys.argv[1]
+out = os.path.join(tmp, "out")
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def load(name):
+    with open(os.path.join(out, name), "rb") as f:
+        return json.loads(f.read().decode("utf-8"))
+
+
+def infer(i):
+    with open(os.path.join(tmp, "infer%d.jsonl" % i)) as f:
+        return json.loads(f.readline())
+
+
+def sse(name):
+    """data payloads of a server-sent event stream"""
+    with open(os.path.join(out, name), "rb") as f:
+        text = f.read().decode("utf-8")
+    events = [e for e in text.split("\n\n") if e.strip()]
+    assert all(e.startswith("data: ") for e in events), "every event is 'data: ...'"
+    return [e[len("data: "):] for e in events]
+
+
+with open(os.path.join(tmp, "health.json")) as f:
+    check(json.load(f)["status"] == "ok", "/health says ok")
+ref_a, ref_b, ref_c = infer(1), infer(2), infer(3)
+a, a2, b = load("batch_a.json"), load("batch_a2.json"), load("batch_b.json")
+ca = a["completions"][0]
+check(ca["token_ids"] == ref_a["tokens"], "/batch_func greedy tokens == flagscale-infer's")
+check(ca["text"] == ref_a["text"], "/batch_func greedy text == flagscale-infer's")
+check(a2["completions"][0]["token_ids"] == ref_a["tokens"], "double-encoded body gives the same tokens")
+check(b["completions"][0]["token_ids"] == ref_b["tokens"], "/batch_func seeded sampling == flagscale-infer's")
+check(a["input_length"] == ref_a["prompt_tokens"], "input_length is the prompt's token count")
+check(len(ca["top_logprobs_dicts"]) == len(ca["tokens"]) and all(v <= 0 for d in ca["top_logprobs_dicts"]
+                                                                  for v in d.values()),
+      "top_logprobs_dicts: one {token: logprob <= 0} per token")
+check(all(abs(x - y) < 1e-4 for x, y in zip(ca["logprobs"], ref_a["logprobs"])), "greedy logprobs match")
+check(a["model_info"]["model_name"] == "tiny", "model_info names the model")
+s = load("score.json")["completions"][0]
+check(s["token_ids"] == ref_c["tokens"] and len(s["logprobs"]) == ref_c["prompt_tokens"] - 1,
+      "scoring: the prompt's tokens 1..n-1")
+check(all(abs(x - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(s["logprobs"], ref_c["logprobs"])),
+      "scoring logprobs == flagscale-infer's scoring (max diff %.2g)" %
+      max(abs(x - y) for x, y in zip(s["logprobs"], ref_c["logprobs"])))
+
+# /stream_func: chunked transfer (curl --raw keeps the chunk framing)
+with open(os.path.join(out, "stream_raw.txt"), "rb") as f:
+    raw = f.read()
+chunks, pos = [], 0
+while pos < len(raw):
+    eol = raw.index(b"\r\n", pos)
+    size = int(raw[pos:eol].split(b";")[0], 16)
+    if size == 0:
+        break
+    chunks.append(raw[eol + 2:eol + 2 + size])
+    pos = eol + 2 + size + 2
+text = b"".join(chunks).decode("utf-8")
+check(text == ca["text"], "/stream_func chunks concatenate to the batch text")
+check(len(chunks) > 1, "/stream_func sent %d chunks (streamed, not one piece)" % len(chunks))
+
+api = load("api.json")
+check(api["text"][0] == "The state of the union" + ca["text"], "PUT /api text = prompt + greedy completion")
+check(len(api["segments"][0]) == ref_a["prompt_tokens"] + len(ref_a["tokens"]), "PUT /api segments: all tokens")
+check(len(api["logprobs"][0]) == ref_a["prompt_tokens"] - 1 + len(ref_a["tokens"]),
+      "PUT /api logprobs: tokens 1..n-1 of prompt + generation")
+
+cm = load("cmpl.json")
+check(cm["object"] == "text_completion" and cm["choices"][0]["text"] == ca["text"], "/v1/completions text")
+check(cm["usage"]["prompt_tokens"] == ref_a["prompt_tokens"] and cm["usage"]["completion_tokens"] ==
+      len(ref_a["tokens"]), "/v1/completions usage")
+check(cm["choices"][0]["finish_reason"] in ("stop", "length"), "/v1/completions finish_reason")
+ev = sse("cmpl_stream.txt")
+check(ev[-1] == "[DONE]", "completion stream ends with [DONE]")
+parts = [json.loads(e) for e in ev[:-1]]
+check("".join(p["choices"][0]["text"] for p in parts) == ca["text"], "completion stream text == batch text")
+check(parts[-1]["choices"][0]["finish_reason"] == cm["choices"][0]["finish_reason"], "stream finish_reason")
+
+ch = load("chat.json")
+msg = ch["choices"][0]["message"]
+check(ch["object"] == "chat.completion" and msg["role"] == "assistant", "/v1/chat/completions message")
+ev = sse("chat_stream.txt")
+check(ev[-1] == "[DONE]", "chat stream ends with [DONE]")
+parts = [json.loads(e) for e in ev[:-1]]
+check(parts[0]["choices"][0]["delta"].get("role") == "assistant", "chat stream starts with the role")
+check("".join(p["choices"][0]["delta"].get("content", "") for p in parts) == msg["content"],
+      "chat stream content == non-streamed content (same seed)")
+check(load("models.json")["data"][0]["id"] == "tiny", "/v1/models lists the model")
+
+for k in range(1, 7):
+    seq, par = load("seq%d.json" % k), load("par%d.json" % k)
+    check(seq["completions"][0]["token_ids"] == par["completions"][0]["token_ids"] and
+          seq["completions"][0]["text"] == par["completions"][0]["text"],
+          "concurrent request %d == its one-at-a-time result" % k)
+
+for name, code in (("err_json", 400), ("err_missing", 400), ("err_range", 400), ("err_type", 400),
+                   ("err_path", 404)):
+    with open(os.path.join(out, name + ".code")) as f:
+        got = int(f.read().strip() or 0)
+    body = load(name + ".json")
+    check(got == code and "message" in body["error"], "%s -> %d with a JSON error (%s)" %
+          (name, code, body["error"]["message"][:60]))
+check(load("health2.json")["status"] == "ok", "still healthy after bad input")
+
+with open(os.path.join(out, "metrics.txt")) as f:
+    met = f.read()
+m = re.search(r'flagscale_requests_total\{endpoint="batch_func"\} (\d+)', met)
+check(m and int(m.group(1)) == 19, "/metrics counts the 19 /batch_func requests (%s)" % (m and m.group(1)))
+m = re.search(r"flagscale_generated_tokens_total (\d+)", met)
+check(m and int(m.group(1)) > 100, "/metrics counts generated tokens")
+for key in ("flagscale_queue_length", "flagscale_decode_tokens_per_second", "flagscale_kv_cache_usage_ratio"):
+    check(key in met, "/metrics has " + key)
+sys.exit(1 if failures else 0)

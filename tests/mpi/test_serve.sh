@@ -1,0 +1,84 @@
+#!/bin/sh
+# test_serve.sh -- flagscale-serve end to end over HTTP on 127.0.0.1 (a free port): a tiny checkpoint is trained,
+# prompted through flagscale-infer, then served: /health; /batch_func (plain and double-encoded bodies) gives
+# flagscale-infer's tokens (greedy and seeded sampling) and scoring log-probabilities; /stream_func chunks
+# concatenate to the batch text; PUT /api; /v1/completions and /v1/chat/completions with and without streaming;
+# concurrent requests equal their one-at-a-time results; bad input gives 400/404 with a JSON error; /metrics
+# counts the requests; SIGTERM ends the server with status 0.  Checks in tests/mpi/serve_check.py.
+command -v curl > /dev/null || { echo "SKIP: curl not found"; exit 77; }
+"$PYTHON" -c 'import json, socket' 2>/dev/null || { echo "SKIP: $PYTHON cannot run"; exit 77; }
+. "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
+fail() { echo "FAIL: $*"; [ -f "$tmp/serve.log" ] && tail -20 "$tmp/serve.log"; exit 1; }
+pid=
+trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+"$bin/flagscale-pretrain" $tiny -train_iters 30 -lr 1e-2 -min_lr 1e-2 -init_method_std 0.3 -save "$tmp/ckpt" > "$tmp/train.log" 2>&1 || {
+  cat "$tmp/train.log"; exit 1; }
+# reference: flagscale-infer, one prompt per line (each alone is what the server's answers must equal)
+cat > "$tmp/p.jsonl" <<'P'
+{"prompt": "The state of the union", "temperature": 0}
+{"prompt": "We must", "seed": 7, "top_k": 50, "top_p": 0.95, "temperature": 1.0}
+{"prompt": "Our economy is strong", "max_new_tokens": 0}
+P
+i=0
+while read -r line; do
+  i=$((i + 1)); echo "$line" > "$tmp/p$i.jsonl"
+  "$bin/flagscale-infer" -load "$tmp/ckpt" -prompts_file "$tmp/p$i.jsonl" -max_new_tokens 12 -output "$tmp/infer$i.jsonl" \
+    > "$tmp/infer.log" 2>&1 || { cat "$tmp/infer.log"; fail "flagscale-infer"; }
+done < "$tmp/p.jsonl"
+port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$bin/flagscale-serve" -load "$tmp/ckpt" -host 127.0.0.1 -port "$port" -model_name tiny > "$tmp/serve.log" 2>&1 &
+pid=$!
+url="http://127.0.0.1:$port"
+n=0
+until curl -sf "$url/health" > "$tmp/health.json" 2>/dev/null; do
+  n=$((n + 1)); [ $n -gt 100 ] && fail "server not up after 20 s"
+  kill -0 $pid 2>/dev/null || fail "server exited"
+  sleep 0.2
+done
+o="$tmp/out"; mkdir -p "$o"
+post() { curl -s -o "$o/$1" -w '%{http_code}' -X "${3:-POST}" "$url$2" -H 'Content-Type: application/json' -d @-; }
+A='"prompt": "The state of the union", "max_new_tokens": 12, "temperature": 0'
+B='"prompt": "We must", "max_new_tokens": 12, "seed": 7, "top_k_per_token": 50, "top_p": 0.95, "temperature": 1.0'
+echo "{$A}" | post batch_a.json /batch_func > /dev/null
+"$PYTHON" -c 'import json, sys; print(json.dumps(sys.stdin.read()))' <<EOF2 | post batch_a2.json /batch_func > /dev/null
+{$A}
+EOF2
+echo "{$B}" | post batch_b.json /batch_func > /dev/null
+echo '{"prompt": ["Our economy is strong"], "max_new_tokens": 0}' | post score.json /batch_func > /dev/null
+echo "{$A}" | curl -s --raw -N -X POST "$url/stream_func" -d @- > "$o/stream_raw.txt"
+echo '{"prompts": ["The state of the union"], "tokens_to_generate": 12, "temperature": 0, "logprobs": true}' |
+  post api.json /api PUT > /dev/null
+C='"prompt": "The state of the union", "max_tokens": 12, "temperature": 0'
+echo "{$C}" | post cmpl.json /v1/completions > /dev/null
+echo "{$C, \"stream\": true}" | curl -s -N -X POST "$url/v1/completions" -d @- > "$o/cmpl_stream.txt"
+M='"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Tonight"}], "max_tokens": 10, "temperature": 0.8, "seed": 3'
+echo "{$M}" | post chat.json /v1/chat/completions > /dev/null
+echo "{$M, \"stream\": true}" | curl -s -N -X POST "$url/v1/chat/completions" -d @- > "$o/chat_stream.txt"
+curl -s -o "$o/models.json" "$url/v1/models"
+# concurrency: one at a time, then all at once in the background
+for k in 1 2 3 4 5 6; do
+  echo "{\"prompt\": \"Prompt number $k of the union\", \"max_new_tokens\": 16, \"seed\": $k, \"temperature\": 1.0}" > "$o/c$k.req"
+  post "seq$k.json" /batch_func < "$o/c$k.req" > /dev/null
+done
+t0=$("$PYTHON" -c 'import time; print(time.time())')
+pids=
+for k in 1 2 3 4 5 6; do post "par$k.json" /batch_func < "$o/c$k.req" > "$o/par$k.code" & pids="$pids $!"; done
+wait $pids
+"$PYTHON" -c "import time; print('6 concurrent requests (16 tokens each): %.3f s' % (time.time() - $t0))"
+# errors
+echo '{"prompt": "x", "max_new' | post err_json.json /batch_func > "$o/err_json.code"
+echo '{"prompt": "x y z"}' | post err_missing.json /batch_func > "$o/err_missing.code"
+echo '{"prompt": "x y z", "max_new_tokens": 3, "top_p": 3}' | post err_range.json /batch_func > "$o/err_range.code"
+echo '[1, 2]' | post err_type.json /v1/completions > "$o/err_type.code"
+curl -s -o "$o/err_path.json" -w '%{http_code}' "$url/no/such/path" > "$o/err_path.code"
+curl -s -o "$o/health2.json" "$url/health"
+curl -s -o "$o/metrics.txt" "$url/metrics"
+"$PYTHON" "${top_srcdir:-.}/tests/mpi/serve_check.py" "$tmp" || fail "checks"
+kill -TERM $pid
+n=0
+while kill -0 $pid 2>/dev/null; do n=$((n + 1)); [ $n -gt 100 ] && fail "server still running 10 s after SIGTERM"; sleep 0.1; done
+wait $pid; rc=$?
+pid=
+[ $rc -eq 0 ] || fail "server exit status $rc after SIGTERM"
+grep -q 'bye' "$tmp/serve.log" || fail "no orderly shutdown in the log"
+echo "ok"
