@@ -241,3 +241,16 @@ PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum)
   *sum = s[0] + s[1];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+double fs_model_tp_sum_squares(const struct fs_model *m, const float *buf, int64_t first, int64_t n)
+{
+  double s = 0;
+  for (int i = 0; i < m->table.n; i++) {
+    const struct fs_param *p = &m->table.p[i];
+    int64_t a = p->offset > first ? p->offset : first, b = p->offset + p->local_n_elem;
+    if (b > first + n) b = first + n;
+    if (a >= b || (p->tp_split == FS_TP_REPLICATED && m->tp_rank)) continue;
+    s += m->ops->sum_squares(buf + a, b - a);
+  }
+  return s;
+}

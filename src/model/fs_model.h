@@ -73,6 +73,10 @@ void fs_model_zero_grad(struct fs_model *m);
 /* sum of squares of the gradients of the whole model over tp_comm (split tensors summed over the tp ranks,
  * replicated ones counted once): the global norm^2 before the data-parallel part.  Collective over tp_comm. */
 PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum);
+/* the local part of that sum for elements first .. first+n of a buffer in the parameter layout (a distributed
+ * optimizer's shard): replicated tensors count on tp_rank 0 only, so summing the results over tp_comm (and over
+ * the data-parallel shards) gives the global norm^2.  No communication. */
+double fs_model_tp_sum_squares(const struct fs_model *m, const float *buf, int64_t first, int64_t n);
 /* parameters, gradients, activations (for the current batch size) held by this rank */
 void fs_model_memory_bytes(const struct fs_model *m, struct fs_model_memory *mem);
 

@@ -158,6 +158,15 @@ static void run(const char *label, struct fs_model_config cfg)
     g_worst_loss = fmax(g_worst_loss, rel);
     g_worst_grad = fmax(g_worst_grad, compare_slices(m, m->grads, ref, ref->grads, 0, what));
     check_replicated(m, what);
+    /* the global gradient norm^2: whole-model helper and the shard helper summed over the TP ranks */
+    double s_ref, s_tp, s_part;
+    FS_EXPECT_OK(fs_model_grad_sum_squares(ref, &s_ref));
+    FS_EXPECT_OK(fs_model_grad_sum_squares(m, &s_tp));
+    double half = fs_model_tp_sum_squares(m, m->grads, 0, m->table.n_local / 2);
+    s_part = half + fs_model_tp_sum_squares(m, m->grads, m->table.n_local / 2, m->table.n_local - m->table.n_local / 2);
+    MPI_Allreduce(MPI_IN_PLACE, &s_part, 1, MPI_DOUBLE, MPI_SUM, m->tp_comm);
+    FS_EXPECT(fabs(s_tp - s_ref) <= 1e-5 * s_ref && fabs(s_part - s_ref) <= 1e-5 * s_ref,
+              "%s: gradient norm^2 %.9g / %.9g vs %.9g at TP 1", what, s_tp, s_part, s_ref);
     /* recomputation: the same gradients, bit for bit */
     const struct { enum fs_recompute g; enum fs_recompute_method me; int n; const char *name; } rc[] = {
       {FS_RECOMPUTE_FULL, FS_RECOMPUTE_UNIFORM, 1, "full uniform"},
