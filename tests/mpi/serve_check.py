@@ -57,6 +57,8 @@ check(s["token_ids"] == ref_c["tokens"] and len(s["logprobs"]) == ref_c["prompt_
 check(all(abs(x - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(s["logprobs"], ref_c["logprobs"])),
       "scoring logprobs == flagscale-infer's scoring (max diff %.2g)" %
       max(abs(x - y) for x, y in zip(s["logprobs"], ref_c["logprobs"])))
+s = load("score_sft.json")["completions"][0]
+check(s["token_ids"] == infer(4)["tokens"], "sft: the prompt is wrapped in the Aquila template")
 
 # /stream_func: chunked transfer (curl --raw keeps the chunk framing)
 with open(os.path.join(out, "stream_raw.txt"), "rb") as f:
@@ -119,7 +121,7 @@ check(load("health2.json")["status"] == "ok", "still healthy after bad input")
 with open(os.path.join(out, "metrics.txt")) as f:
     met = f.read()
 m = re.search(r'flagscale_requests_total\{endpoint="batch_func"\} (\d+)', met)
-check(m and int(m.group(1)) == 19, "/metrics counts the 19 /batch_func requests (%s)" % (m and m.group(1)))
+check(m and int(m.group(1)) == 20, "/metrics counts the 20 /batch_func requests (%s)" % (m and m.group(1)))
 m = re.search(r"flagscale_generated_tokens_total (\d+)", met)
 check(m and int(m.group(1)) > 100, "/metrics counts generated tokens")
 for key in ("flagscale_queue_length", "flagscale_decode_tokens_per_second", "flagscale_kv_cache_usage_ratio"):

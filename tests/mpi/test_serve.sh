@@ -18,10 +18,11 @@ cat > "$tmp/p.jsonl" <<'P'
 {"prompt": "The state of the union", "temperature": 0}
 {"prompt": "We must", "seed": 7, "top_k": 50, "top_p": 0.95, "temperature": 1.0}
 {"prompt": "Our economy is strong", "max_new_tokens": 0}
+{"prompt": "A chat between a curious human and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the human's questions.\n\n### Human: Tonight\n### Assistant: ", "max_new_tokens": 0}
 P
 i=0
 while read -r line; do
-  i=$((i + 1)); echo "$line" > "$tmp/p$i.jsonl"
+  i=$((i + 1)); printf "%s\n" "$line" > "$tmp/p$i.jsonl"
   "$bin/flagscale-infer" -load "$tmp/ckpt" -prompts_file "$tmp/p$i.jsonl" -max_new_tokens 12 -output "$tmp/infer$i.jsonl" \
     > "$tmp/infer.log" 2>&1 || { cat "$tmp/infer.log"; fail "flagscale-infer"; }
 done < "$tmp/p.jsonl"
@@ -45,6 +46,7 @@ echo "{$A}" | post batch_a.json /batch_func > /dev/null
 EOF2
 echo "{$B}" | post batch_b.json /batch_func > /dev/null
 echo '{"prompt": ["Our economy is strong"], "max_new_tokens": 0}' | post score.json /batch_func > /dev/null
+echo '{"prompt": "Tonight", "max_new_tokens": 0, "sft": true}' | post score_sft.json /batch_func > /dev/null
 echo "{$A}" | curl -s --raw -N -X POST "$url/stream_func" -d @- > "$o/stream_raw.txt"
 echo '{"prompts": ["The state of the union"], "tokens_to_generate": 12, "temperature": 0, "logprobs": true}' |
   post api.json /api PUT > /dev/null
