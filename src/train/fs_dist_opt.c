@@ -50,19 +50,13 @@ PetscErrorCode fs_dist_opt_reduce_scatter(const struct fs_dist_opt *d, float *gr
 
 PetscErrorCode fs_dist_opt_grad_norm(const struct fs_dist_opt *d, const struct fs_model *m, double *norm)
 {
-  double local = d->hi > d->lo ? m->ops->sum_squares(m->grads + d->lo, d->hi - d->lo) : 0.0, sum;
+  double local = fs_model_tp_sum_squares(m, m->grads, d->lo, d->hi - d->lo), sum;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Allreduce(&local, &sum, 1, MPI_DOUBLE, MPI_SUM, d->comm));
+  if (m->tp > 1) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, m->tp_comm));
   *norm = sqrt(sum);
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-void fs_dist_opt_clip(const struct fs_dist_opt *d, struct fs_model *m, double norm, double clip)
-{
-  double coeff = clip / (norm + 1e-6); /* Megatron's rule, as fs_clip_grad */
-  if (clip > 0 && coeff < 1.0 && isfinite(norm) && d->hi > d->lo)
-    m->ops->scale(m->grads + d->lo, (float)coeff, d->hi - d->lo);
 }
 
 PetscErrorCode fs_dist_opt_allgather(const struct fs_dist_opt *d, float *params)

@@ -55,6 +55,12 @@ double fs_clip_grad(struct fs_model *m, double clip)
   return norm;
 }
 
+void fs_clip_grad_range(struct fs_model *m, double norm, double clip, int64_t first, int64_t n)
+{
+  double coeff = clip / (norm + 1e-6); /* Megatron's rule */
+  if (clip > 0 && coeff < 1.0 && isfinite(norm) && n > 0) m->ops->scale(m->grads + first, (float)coeff, n);
+}
+
 PetscErrorCode fs_adamw_step(struct fs_adamw *o, struct fs_model *m, double lr)
 {
   const int64_t lo = o->lo, hi = o->lo + o->n;

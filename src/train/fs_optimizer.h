@@ -25,10 +25,14 @@ PetscErrorCode fs_adamw_create(const struct fs_model *m, double beta1, double be
 PetscErrorCode fs_adamw_create_range(const struct fs_model *m, double beta1, double beta2, double eps,
                                      double weight_decay, int64_t lo, int64_t n, struct fs_adamw **opt);
 PetscErrorCode fs_adamw_destroy(struct fs_adamw **opt);
-/* L2 norm of all gradients of m (the global norm; data-parallel replicas hold the same reduced gradients) */
+/* L2 norm of this rank's gradients of m (the global norm without tensor parallelism: data-parallel replicas hold
+ * the same reduced gradients; the trainer uses fs_model_grad_sum_squares, which also covers TP) */
 double fs_grad_norm(const struct fs_model *m);
 /* scales gradients so their norm is at most clip (clip <= 0: no clipping); returns the norm before clipping */
 double fs_clip_grad(struct fs_model *m, double clip);
+/* Megatron's clipping with a known global norm: grads[first, first + n) *= clip / (norm + 1e-6) when that is < 1
+ * (clip <= 0 or a non-finite norm: nothing) */
+void fs_clip_grad_range(struct fs_model *m, double norm, double clip, int64_t first, int64_t n);
 /* one AdamW step at learning rate lr on the parameters in the state's range (from the gradients there) */
 PetscErrorCode fs_adamw_step(struct fs_adamw *opt, struct fs_model *m, double lr);
 

@@ -111,19 +111,21 @@ PetscErrorCode fs_train_save(struct fs_trainer *t, const char *dir, int keep)
   struct fs_ckpt_writer *w = NULL;
 
   PetscFunctionBegin;
-  if (!t->dp_rank) FSCallSys(mkdir(dir, 0755) && errno != EEXIST ? -1 : 0, dir);
-  PetscCallMPI(MPI_Barrier(t->comm));
+  int wrank;
+  PetscCallMPI(MPI_Comm_rank(t->world, &wrank));
+  if (!wrank) FSCallSys(mkdir(dir, 0755) && errno != EEXIST ? -1 : 0, dir);
+  PetscCallMPI(MPI_Barrier(t->world));
   PetscCall(fs_ckpt_path(path, sizeof path, dir, t->iteration));
   fs_log_info("saving checkpoint at iteration %lld to %s", (long long)t->iteration, path);
-  PetscCall(fs_ckpt_create(t->comm, path, &w));
+  PetscCall(fs_ckpt_create(t->world, path, &w));
   PetscErrorCode ierr = write_all(w, t);
   if (ierr) {
     fs_ckpt_abort(&w);
     PetscCall(ierr);
   }
   PetscCall(fs_ckpt_finish(&w));
-  PetscCall(fs_ckpt_write_tracker(t->comm, dir, t->iteration));
-  if (keep > 0) PetscCall(fs_ckpt_prune(t->comm, dir, keep, NULL));
+  PetscCall(fs_ckpt_write_tracker(t->world, dir, t->iteration));
+  if (keep > 0) PetscCall(fs_ckpt_prune(t->world, dir, keep, NULL));
   t->last_saved_iteration = t->iteration;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -157,14 +159,14 @@ PetscErrorCode fs_train_load(struct fs_trainer *t, const char *dir, const struct
   struct fs_ckpt_reader *r = NULL;
 
   PetscFunctionBegin;
-  PetscCall(fs_ckpt_read_tracker(t->comm, dir, &iteration, loaded));
+  PetscCall(fs_ckpt_read_tracker(t->world, dir, &iteration, loaded));
   if (!*loaded) {
     fs_log_warn("-load %s: no %s there, starting from scratch", dir, FS_CKPT_TRACKER);
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(fs_ckpt_path(path, sizeof path, dir, iteration));
   fs_log_info("loading checkpoint %s%s", path, f->finetune ? " (weights only: -finetune)" : f->no_load_optim ? " (no optimizer state)" : "");
-  PetscCall(fs_ckpt_open(t->comm, path, &r));
+  PetscCall(fs_ckpt_open(t->world, path, &r));
   PetscErrorCode ierr = read_all(r, t, f, path);
   PetscErrorCode ierr2 = fs_ckpt_close(&r);
   PetscCall(ierr);

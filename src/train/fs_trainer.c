@@ -43,7 +43,7 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
     registered = 1;
   }
   FSCalloc(sizeof *t, &t);
-  t->comm = comm;
+  t->comm = comm, t->world = comm;
   PetscCallMPI(MPI_Comm_rank(comm, &t->dp_rank));
   PetscCallMPI(MPI_Comm_size(comm, &t->dp_size));
   t->args = *a;
@@ -181,7 +181,10 @@ PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *sr
   PetscCall(global_batch(t, src, t->consumed_train_samples, gbs, 1, &loss));
   double norm;
   if (t->dist) PetscCall(fs_dist_opt_grad_norm(t->dist, m, &norm));
-  else norm = fs_grad_norm(m);
+  else { /* the data-parallel replicas hold the same reduced gradients: the norm is over tensor parallelism only */
+    PetscCall(fs_model_grad_sum_squares(m, &norm));
+    norm = sqrt(norm);
+  }
   t->iteration++;
   t->consumed_train_samples += gbs;
   t->last_loss = loss, t->last_grad_norm = norm;
@@ -195,8 +198,8 @@ PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *sr
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(PetscLogEventBegin(ev_optimizer, 0, 0, 0, 0));
-  if (t->dist) fs_dist_opt_clip(t->dist, m, norm, t->args.clip_grad);
-  else fs_clip_grad(m, t->args.clip_grad);
+  if (t->dist) fs_clip_grad_range(m, norm, t->args.clip_grad, t->dist->lo, t->dist->hi - t->dist->lo);
+  else fs_clip_grad_range(m, norm, t->args.clip_grad, 0, m->table.n_local);
   PetscCall(fs_adamw_step(t->opt, m, t->last_lr));
   PetscCall(PetscLogEventEnd(ev_optimizer, 0, 0, 0, 0));
   if (t->dist) { /* every rank needs the whole updated parameters for the next forward */
@@ -312,12 +315,15 @@ PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t)
   double mine[5] = {(double)m->table.n_local * 4, (double)m->table.n_local * 4, (double)t->opt->state_bytes,
                     (double)m->act_n_elem * 4, peak_rss_bytes()}, hi[5], lo[5];
 
+  int wsize;
+
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Allreduce(mine, hi, 5, MPI_DOUBLE, MPI_MAX, t->comm));
-  PetscCallMPI(MPI_Allreduce(mine, lo, 5, MPI_DOUBLE, MPI_MIN, t->comm));
-  fs_log_info("memory per rank (MB, max over %d data-parallel rank(s)): parameters %.2f | gradients %.2f | optimizer "
-              "state %.2f (%s) | activations %.2f (estimated, micro-batch %d x %d) | total %.2f | peak RSS measured "
-              "%.1f (min over ranks %.1f)", t->dp_size, hi[0] / MB, hi[1] / MB, hi[2] / MB,
+  PetscCallMPI(MPI_Comm_size(t->world, &wsize));
+  PetscCallMPI(MPI_Allreduce(mine, hi, 5, MPI_DOUBLE, MPI_MAX, t->world));
+  PetscCallMPI(MPI_Allreduce(mine, lo, 5, MPI_DOUBLE, MPI_MIN, t->world));
+  fs_log_info("memory per rank (MB, max over %d rank(s), %d data-parallel x %d tensor-parallel): parameters %.2f | "
+              "gradients %.2f | optimizer state %.2f (%s) | activations %.2f (estimated, micro-batch %d x %d) | total "
+              "%.2f | peak RSS measured %.1f (min over ranks %.1f)", wsize, t->dp_size, m->tp, hi[0] / MB, hi[1] / MB, hi[2] / MB,
               t->dist ? "distributed optimizer: this rank's shard" : "replicated", hi[3] / MB, m->B, m->T,
               (hi[0] + hi[1] + hi[2] + hi[3]) / MB, hi[4] / MB, lo[4] / MB);
   /* exact bytes for scripts: the optimizer state allocated per rank (max and min over the ranks) */
@@ -332,9 +338,11 @@ static PetscErrorCode stop_requested(struct fs_trainer *t, const char **why)
   int flags[2] = {fs_train_signal_received(), 0}, all[2];
 
   PetscFunctionBegin;
-  if (!t->dp_rank && t->args.exit_duration_in_mins > 0)
+  int wrank;
+  PetscCallMPI(MPI_Comm_rank(t->world, &wrank));
+  if (!wrank && t->args.exit_duration_in_mins > 0)
     flags[1] = (fs_time_now() - t->start_time) / 60.0 >= t->args.exit_duration_in_mins;
-  PetscCallMPI(MPI_Allreduce(flags, all, 2, MPI_INT, MPI_MAX, t->comm));
+  PetscCallMPI(MPI_Allreduce(flags, all, 2, MPI_INT, MPI_MAX, t->world));
   *why = all[0] ? "a stop signal (SIGTERM/SIGUSR1)" : all[1] ? "-exit_duration_in_mins"
        : t->args.exit_interval > 0 && t->iteration % t->args.exit_interval == 0 ? "-exit_interval" : NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

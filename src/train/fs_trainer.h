@@ -59,6 +59,10 @@ int64_t fs_train_valid_samples(const struct fs_train_args *a);
 struct fs_trainer {
   MPI_Comm comm;            /* data-parallel communicator (the layout's dp_comm) */
   int dp_rank, dp_size;
+  /* every rank of the layout (tensor/pipeline parallel too): checkpoints are written and read on it and the stop
+   * decision is taken on it, so all ranks save together.  fs_trainer_create sets it to comm; set it to the
+   * layout's world communicator right after create when tp or pp > 1 (borrowed). */
+  MPI_Comm world;
   struct fs_train_args args;
   struct fs_model *model;   /* borrowed */
   struct fs_adamw *opt;      /* whole flat buffer, or this rank's shard of it under dist */
@@ -89,7 +93,7 @@ PetscErrorCode fs_trainer_evaluate(struct fs_trainer *t, struct fs_sample_source
 /* trains until the schedule is done, validating every eval_interval iterations when valid is not NULL; saves every
  * -save_interval iterations and at the end; stops early (saving first, t->exit_requested = 1) on SIGTERM/SIGUSR1,
  * -exit_interval or -exit_duration_in_mins */
-/* Megatron-style memory report (rank 0 logs; the maximum over the data-parallel ranks): parameters, gradients,
+/* Megatron-style memory report (rank 0 logs; the maximum over all ranks of t->world): parameters, gradients,
  * optimizer state (measured: the bytes this rank allocated), estimated activations, and the peak resident set
  * (VmHWM).  fs_trainer_run logs it after its first iteration; callable any time (collective over t->comm). */
 PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t);

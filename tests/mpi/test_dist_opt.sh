@@ -43,7 +43,7 @@ awk -v b1="$b1" -v b2="$b2" -v b4="$b4" -v bd2="$bd2" 'BEGIN {
   printf "reduction: DP=2 %.3fx, DP=4 %.3fx (replicated DP=2: %.3fx)\n", r2, r4, b1 / bd2
   if (r2 < 2 * 0.98 || r2 > 2 * 1.02 || r4 < 4 * 0.98 || r4 > 4 * 1.02 || bd2 != b1) { print "FAIL: not ~1/DP"; exit 1 }
 }' || fail=1
-grep -q "memory per rank (MB, max over 4 data-parallel rank(s)).*optimizer state .*shard.*peak RSS measured" \
+grep -q "memory per rank (MB, max over 4 rank(s), 4 data-parallel.*optimizer state .*shard.*peak RSS measured" \
   "$tmp/z4.log" || { echo "FAIL: memory report"; fail=1; }
 
 grep -E '"iteration": (1[1-9]|20),' "$tmp/d1.jsonl" > "$tmp/d1_late.jsonl"
