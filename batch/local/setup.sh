@@ -25,9 +25,9 @@ if [ "${FS_SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 # Python modules for the reference tests (optional: those tests skip without them)
-mods="numpy tokenizers tensorboard h5py safetensors gguf"
+mods="numpy tokenizers tensorboard h5py safetensors gguf openai"
 if [ "${FS_TEST_DEPS:-0}" = 1 ] && command -v python3 >/dev/null \
-   && ! python3 -c 'import numpy, tokenizers, tensorboard, h5py, safetensors, gguf' 2>/dev/null; then
+   && ! python3 -c 'import numpy, tokenizers, tensorboard, h5py, safetensors, gguf, openai' 2>/dev/null; then
   echo "== installing $mods for the reference tests (pip)"
   # shellcheck disable=SC2086
   python3 -m pip install -q $mods 2>/dev/null \

@@ -5,7 +5,9 @@
 # ports; tests/hpc/slurm_local.sh) runs the installed job templates:
 #   1. preprocess.sbatch on a small corpus (srun --mpi=pmix, 2 ranks): the dataset equals a direct mpirun run's
 #   2. pretrain.sbatch with a tiny model, 4 iterations, srun --mpi=pmix; 3. the same with FS_LAUNCHER=mpirun:
-#      both COMPLETED, log <name>-<jobid>.out, 2 data-parallel ranks, and the same losses.
+#      both COMPLETED, log <name>-<jobid>.out, 2 data-parallel ranks, and the same losses;
+#   4. convert.sbatch exports the checkpoint to Hugging Face; 5. infer.sbatch generates from it;
+#   6. serve.sbatch serves it over HTTP (health and a completion), then scancel.
 # Needs root (the daemons run as root) and slurm-wlm + munge; skips (77) otherwise.  Daemons are stopped by PID.
 . "$top_srcdir/tests/hpc/hpc_common.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run the Slurm daemons"; rm -rf "$tmp"; exit 77; }
@@ -86,5 +88,25 @@ cat losses.txt
 check "srun and mpirun runs have the same losses (rel. 1e-6)" \
   awk 'NF != 2 { bad = 1 } { d = $1 - $2; if (d < 0) d = -d; if (d > 1e-6 * ($1 < 0 ? -$1 : $1)) bad = 1 }
        END { exit (bad || NR != 4) }' losses.txt
+# the other templates on the checkpoint the srun job saved (one task each)
+j4=$(submit "$sb/convert.sbatch" -load "$PWD/checkpoints/pt-srun" -save "$PWD/hf" -save_format hf)
+j5=$(submit "$sb/infer.sbatch" -load "$PWD/checkpoints/pt-srun" -prompt "Fellow-Citizens" -max_new_tokens 4 \
+       -temperature 0 -output "$PWD/infer.jsonl")
+finish "$j4" fs-convert
+check "convert.sbatch wrote a Hugging Face folder" test -s hf/config.json -a -s hf/model.safetensors
+finish "$j5" fs-infer
+check "infer.sbatch wrote a completion" grep -q '"text"' infer.jsonl
+port=$((20000 + $$ % 20000))
+j6=$(submit "$sb/serve.sbatch" -load "$PWD/checkpoints/pt-srun" -host 127.0.0.1 -port $port)
+ok=1
+for i in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$port/health" > health.json 2>/dev/null && { ok=0; break; }
+  sleep 0.5
+done
+check "serve.sbatch answers /health on port $port" test $ok = 0
+curl -sf -X POST "http://127.0.0.1:$port/v1/completions" -H 'Content-Type: application/json' \
+  -d '{"prompt": "Fellow-Citizens", "max_tokens": 3, "temperature": 0}' > completion.json 2>/dev/null
+check "serve.sbatch completes a request" grep -q '"choices"' completion.json
+scancel "$j6"
 echo "test time: $(( $(date +%s) - t0 )) s"
 exit $fail
