@@ -6,5 +6,5 @@ pkginclude_HEADERS += src/train/fs_lr_schedule.h src/train/fs_optimizer.h src/tr
 	src/train/fs_tensorboard.h src/train/fs_trainer.h src/train/fs_pretrain.h src/train/fs_train_ckpt.h src/train/fs_train_signal.h \
 	src/train/fs_dist_opt.h
 # ZeRO-1 over the data-parallel ranks: losses equal the replicated optimizer's, checkpoints move between layouts
-TESTS += tests/mpi/test_dist_opt.sh
-EXTRA_DIST += tests/mpi/test_dist_opt.sh
+TESTS += tests/mpi/test_dist_opt.sh tests/mpi/test_dist_opt_tp.sh
+EXTRA_DIST += tests/mpi/test_dist_opt.sh tests/mpi/test_dist_opt_tp.sh
