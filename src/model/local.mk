@@ -11,8 +11,6 @@ EXTRA_DIST += tests/ref/test_model_torch.sh tests/ref/model_vs_torch.py
 check_PROGRAMS += tests/mpi/test_tp_model
 TESTS += tests/mpi/test_tp.sh
 EXTRA_DIST += tests/mpi/test_tp.sh tests/mpi/tp_losses.py
-# checkpoints across TP layouts through the trainer: expected to fail until the trainer saves on the world
-# communicator (it uses the data-parallel one); an XPASS then says to move it to TESTS
+# checkpoints across TP layouts through the trainer
 TESTS += tests/mpi/test_tp_resume.sh
-XFAIL_TESTS += tests/mpi/test_tp_resume.sh
 EXTRA_DIST += tests/mpi/test_tp_resume.sh

@@ -101,6 +101,7 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
               (cfg.untie_embeddings_and_output_weights ? 2 : 1)), (long long)m->table.n_global);
   PetscCall(fs_model_init_params(m, (uint64_t)targs.seed));
   PetscCall(fs_trainer_create(layout->dp_comm, m, &targs, &t));
+  t->world = layout->world; /* checkpoints and stop decisions involve every TP and DP rank */
   snprintf(t->tokenizer_json, sizeof t->tokenizer_json, "{\"type\": \"%s\", \"vocab_size\": %d}",
            topts.type == FS_TOKENIZER_AQUILA ? "aquila" : "gpt2bpe", cfg.vocab_size);
   if (targs.load[0]) {

@@ -1,11 +1,10 @@
 #!/bin/sh
 # test_tp_resume.sh -- checkpoints across tensor-parallel layouts through flagscale-pretrain: 10 iterations at
 # TP 2 saved, resumed at TP 1 for 10 more (and TP 1 -> TP 2): the losses continue those of an uninterrupted TP 1
-# run within 1e-5.  Needs the trainer to save and load on the world communicator (every TP and DP rank; today it
-# uses the data-parallel one), hence listed in XFAIL_TESTS until then (see doc/parallelism.md).
+# run within 1e-5 (the trainer saves and loads on the world communicator: every TP and DP rank).
 . "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
 export OMPI_MCA_mpi_yield_when_idle=1
-args="-global_batch_size 8 -train_iters 20 -lr 3e-3 -lr_warmup_iters 3 -lr_decay_style cosine -min_lr 1e-4 -clip_grad 0"
+args="-global_batch_size 8 -train_iters 20 -lr 3e-3 -lr_warmup_iters 3 -lr_decay_style cosine -min_lr 1e-4"
 run() { # name np options...
   name=$1 np=$2
   shift 2
