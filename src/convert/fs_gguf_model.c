@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <jansson.h>
 #include "fs_gguf_model.h"
 #include "fs_gguf.h"
@@ -79,6 +80,21 @@ static PetscErrorCode write_tokenizer(const struct fs_gguf *g, const char *dir)
   fprintf(f, "#version: 0.2\n");
   for (int64_t i = 0; i < n_merge; i++) fprintf(f, "%s\n", merges[i]);
   FSCheck(fclose(f) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+  /* control and user-defined tokens (token_type 3, 4: <|im_start|> ...) are split out of text before BPE, as
+   * Hugging Face's added special tokens: special_tokens.txt, they keep their vocabulary ids */
+  if (fs_gguf_find_kv(g, "tokenizer.ggml.token_type")) {
+    int64_t n_types, *types = NULL, n_special = 0;
+    PetscCall(fs_gguf_get_int_array(g, "tokenizer.ggml.token_type", &n_types, &types));
+    snprintf(path, sizeof path, "%s/special_tokens.txt", dir);
+    f = fopen(path, "w");
+    if (!f) free(types);
+    FSCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+    for (int64_t i = 0; i < n_types && i < n_tok; i++)
+      if ((types[i] == 3 || types[i] == 4) && tokens[i][0]) fprintf(f, "%s\n", tokens[i]), n_special++;
+    free(types);
+    FSCheck(fclose(f) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+    if (!n_special) FSCallSys(unlink(path), path);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include "fs_ckpt.h"
 #include "fs_engine.h"
+#include "fs_checkpoint_info.h"
 #include "fs_infer_app.h"
 #include "fs_infer_prompts.h"
 #include "fs_log.h"
@@ -66,34 +67,6 @@ static PetscErrorCode read_args(struct infer_args *a)
   PetscCall(fs_opt_string("-output", NULL, "write the completions as JSONL (prompt, text, tokens, logprobs, "
                           "finish_reason)", a->output, NULL));
   PetscCall(fs_opt_bool("-stream", PETSC_FALSE, "print the text as it is generated (one prompt)", &a->stream, NULL));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* the tokenizer a checkpoint names in its "tokenizer" attribute: {"type": "gpt2bpe"|"aquila", "vocab_size": N} */
-static PetscErrorCode checkpoint_tokenizer(const char *load, char *name, size_t n_bytes)
-{
-  char path[4096];
-  struct fs_ckpt_reader *r = NULL;
-  PetscBool has;
-  char *js = NULL;
-
-  PetscFunctionBegin;
-  PetscCall(fs_model_checkpoint_file(PETSC_COMM_SELF, load, path, sizeof path));
-  PetscCall(fs_ckpt_open(PETSC_COMM_SELF, path, &r));
-  PetscCall(fs_ckpt_has_attr(r, "tokenizer", &has));
-  if (has) PetscCall(fs_ckpt_get_attr_string(r, "tokenizer", &js));
-  PetscCall(fs_ckpt_close(&r));
-  FSCheck(js, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-          "%s names no tokenizer (no \"tokenizer\" attribute): give -tokenizer gpt2|aquila|DIR", path);
-  json_error_t err;
-  json_t *o = json_loads(js, 0, &err);
-  const char *type = json_string_value(json_object_get(o, "type"));
-  int ok = type && (!strcmp(type, "gpt2bpe") || !strcmp(type, "aquila"));
-  if (ok) snprintf(name, n_bytes, "%s", !strcmp(type, "aquila") ? "aquila" : "gpt2");
-  json_decref(o);
-  FSCheck(ok, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-          "%s: tokenizer attribute %s is not one this release knows (gpt2bpe, aquila): give -tokenizer", path, js);
-  free(js);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -165,7 +138,11 @@ static PetscErrorCode generate(const struct infer_args *a, struct fs_prompt *p, 
 
   PetscFunctionBegin;
   if (a->has_tokenizer) snprintf(tname, sizeof tname, "%s", a->tokenizer);
-  else PetscCall(checkpoint_tokenizer(a->load, tname, sizeof tname));
+  else {
+    PetscCall(fs_checkpoint_info(a->load, tname, sizeof tname, NULL));
+    FSCheck(tname[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+            "%s names no tokenizer this release knows: give -tokenizer gpt2|aquila|DIR", a->load);
+  }
   PetscCall(fs_tokenizer_create_named(tname, &tok));
   PetscCall(fs_model_create_from_checkpoint(PETSC_COMM_SELF, a->load, &fs_ops_cpu, &m));
   FSCheck(fs_tokenizer_vocab_size(tok) <= m->cfg.vocab_size, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,

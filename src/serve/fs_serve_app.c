@@ -12,7 +12,7 @@
 #include "fs_opt.h"
 #include "fs_serve_app.h"
 #include "fs_serve_http.h"
-#include "fs_serve_load.h"
+#include "fs_checkpoint_info.h"
 #include "fs_tokenizer.h"
 
 struct serve_args {
@@ -71,7 +71,7 @@ static PetscErrorCode load(const struct serve_args *a, struct fs_serve *s)
   char *tmpl = NULL;
 
   PetscFunctionBegin;
-  PetscCall(fs_serve_checkpoint_info(a->load, s->tokenizer_name, sizeof s->tokenizer_name, &tmpl));
+  PetscCall(fs_checkpoint_info(a->load, s->tokenizer_name, sizeof s->tokenizer_name, &tmpl));
   if (a->has_tokenizer) snprintf(s->tokenizer_name, sizeof s->tokenizer_name, "%s", a->tokenizer);
   FSCheck(s->tokenizer_name[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
           "%s names no tokenizer this release knows (gpt2bpe, aquila): give -tokenizer gpt2|aquila|DIR", a->load);

