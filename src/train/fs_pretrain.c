@@ -23,16 +23,6 @@ static PetscErrorCode get_sample(void *ctx, int64_t k, int32_t *tokens)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Megatron-style memory report: what each rank holds */
-static void memory_report(const struct fs_model *m, int dp)
-{
-  const double MB = 1048576.0, p = (double)m->table.n_local * 4;
-  fs_log_info("memory per rank (MB): parameters %.1f | gradients %.1f | optimizer state %.1f | activations %.1f "
-              "(micro-batch %d x %d) | total %.1f  [%d data-parallel rank(s)]",
-              p / MB, p / MB, 2 * p / MB, (double)m->act_n_elem * 4 / MB, m->B, m->T,
-              (4 * p + (double)m->act_n_elem * 4) / MB, dp);
-}
-
 PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summary)
 {
   struct fs_model_config cfg;
@@ -45,7 +35,7 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   struct fs_layout *layout = NULL;
   char data_path[FS_OPT_STRLEN], split[FS_OPT_STRLEN], cache[FS_OPT_STRLEN], desc[512];
   PetscBool stop;
-  int size, device;
+  int device;
 
   PetscFunctionBegin;
   fs_model_config_default(&cfg);
@@ -88,7 +78,6 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   FSCheck(cfg.num_layers > 0 && cfg.hidden_size > 0 && cfg.num_attention_heads > 0, comm, PETSC_ERR_ARG_WRONG,
           "give the model: -num_layers, -hidden_size, -num_attention_heads (or an option file from share/flagscale/configs)");
   PetscCall(fs_layout_create(comm, (int)tp, (int)pp, &layout));
-  size = layout->dp;
   PetscCall(fs_tokenizer_create_from_opts(&topts, &tok));
   cfg.vocab_size = fs_tokenizer_vocab_size(tok);
   PetscCall(fs_tokenizer_destroy(&tok));
@@ -110,7 +99,6 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
     PetscCall(fs_train_load(t, targs.load, &lf, &loaded));
   }
   PetscCall(fs_model_set_batch(m, (int)t->args.micro_batch_size, cfg.seq_length));
-  memory_report(m, size);
 
   struct fs_gpt_data_args da = {data_path, split, cache, {t->total_samples, fs_train_valid_samples(&t->args), 0},
                                 cfg.seq_length, (uint32_t)targs.seed};

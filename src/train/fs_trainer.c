@@ -90,12 +90,6 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
     fs_log_info("distributed optimizer: %lld parameters in %d shards of <= %lld (optimizer state %.1f MB per rank)",
                 (long long)m->table.n_local, t->dp_size, (long long)t->dist->counts[0],
                 (double)t->opt->state_bytes / 1048576.0);
-  if (!t->dp_rank && g->metrics_file[0]) {
-    t->metrics = fopen(g->metrics_file, "a");
-    FSCheck(t->metrics, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open -metrics_file %s: %s", g->metrics_file,
-            strerror(errno));
-  }
-  if (!t->dp_rank && g->tensorboard_dir[0]) PetscCall(fs_tb_open(g->tensorboard_dir, &t->tb));
   *out = t;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -348,6 +342,25 @@ static PetscErrorCode stop_requested(struct fs_trainer *t, const char **why)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* metrics and TensorBoard files: written by world rank 0 only (tensor-parallel ranks hold the same figures);
+ * opened here, once the caller has set t->world */
+static PetscErrorCode open_outputs(struct fs_trainer *t)
+{
+  const struct fs_train_args *g = &t->args;
+  int wrank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(t->world, &wrank));
+  if (wrank || t->metrics || t->tb) PetscFunctionReturn(PETSC_SUCCESS);
+  if (g->metrics_file[0]) {
+    t->metrics = fopen(g->metrics_file, "a");
+    FSCheck(t->metrics, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open -metrics_file %s: %s", g->metrics_file,
+            strerror(errno));
+  }
+  if (g->tensorboard_dir[0]) PetscCall(fs_tb_open(g->tensorboard_dir, &t->tb));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *train, struct fs_sample_source *valid)
 {
   struct fs_timer timer = {0};
@@ -357,6 +370,7 @@ PetscErrorCode fs_trainer_run(struct fs_trainer *t, struct fs_sample_source *tra
   const char *why;
 
   PetscFunctionBegin;
+  PetscCall(open_outputs(t));
   fs_timer_start(&timer);
   while (t->consumed_train_samples < t->total_samples) {
     last_gbs = fs_batch_schedule_gbs(&t->batch, t->consumed_train_samples);
