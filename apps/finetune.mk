@@ -1,0 +1,1 @@
+# apps/flagscale-finetune

@@ -1,0 +1,1 @@
+# src/data: supervised fine-tuning datasets (fs_sft*.h)
