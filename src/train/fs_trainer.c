@@ -118,9 +118,15 @@ static PetscErrorCode load_micro_batch(struct fs_trainer *t, struct fs_sample_so
     FSCheck(first + i < src->n_samples, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
             "the dataset has %lld samples, sample %lld was asked for", (long long)src->n_samples,
             (long long)(first + i));
-    PetscCall(src->get(src->ctx, first + i, t->tokens + i * (T + 1)));
+    if (src->get_masked) { /* the targets[j] = tokens[1 + j] with a 0 in the loss mask become -1 (ignored) */
+      uint8_t *mask = (uint8_t *)(t->targets + i * T); /* T bytes fit in the T int32 targets: read before written */
+      PetscCall(src->get_masked(src->ctx, first + i, t->tokens + i * (T + 1), mask));
+      for (int64_t j = T - 1; j >= 0; j--) t->targets[i * T + j] = mask[j] ? t->tokens[i * (T + 1) + 1 + j] : -1;
+    } else {
+      PetscCall(src->get(src->ctx, first + i, t->tokens + i * (T + 1)));
+      memcpy(t->targets + i * T, t->tokens + i * (T + 1) + 1, T * sizeof(int32_t));
+    }
     memcpy(t->inputs + i * T, t->tokens + i * (T + 1), T * sizeof(int32_t));
-    memcpy(t->targets + i * T, t->tokens + i * (T + 1) + 1, T * sizeof(int32_t));
   }
   PetscCall(PetscLogEventEnd(ev_data, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -17,11 +17,15 @@
 #include "fs_batch_schedule.h"
 #include "fs_tensorboard.h"
 
-/* a source of training samples: tokens (seq_length + 1) of global sample k */
+/* a source of training samples: tokens (seq_length + 1) of global sample k.  get_masked (NULL = no mask) is used
+ * instead of get when set: loss_mask (seq_length) has 1 for each target tokens[1 + j] that is trained and 0 for
+ * one that is not (SFT prompts, padding); masked targets add nothing to the loss, which is normalized by the
+ * unmasked count of each micro-batch (Megatron's sum(loss * mask) / sum(mask)). */
 struct fs_sample_source {
   PetscErrorCode (*get)(void *ctx, int64_t k, int32_t *tokens);
   void *ctx;
   int64_t n_samples; /* samples available */
+  PetscErrorCode (*get_masked)(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask);
 };
 
 enum fs_nan_policy { FS_NAN_STOP = 0, FS_NAN_SKIP = 1 };
