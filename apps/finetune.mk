@@ -1,1 +1,8 @@
-# apps/flagscale-finetune
+# apps/flagscale-finetune: supervised fine-tuning (src/train/fs_finetune.h) on SFT data (src/data/fs_sft.h)
+libflagscale_a_SOURCES += src/train/fs_app_common.c src/train/fs_finetune.c
+pkginclude_HEADERS += src/train/fs_app_common.h src/train/fs_finetune.h
+bin_PROGRAMS += apps/flagscale-finetune
+apps_flagscale_finetune_SOURCES = apps/flagscale-finetune.c
+# end to end: validation loss falls; 1 rank = 2 data-parallel ranks = TP 2; resume from -save; malformed lines
+TESTS += tests/mpi/test_sft.sh
+EXTRA_DIST += tests/mpi/test_sft.sh tests/mpi/test_sft_check.py
