@@ -76,7 +76,7 @@ check "pretrain (srun) launched with srun --mpi=pmix" grep -q "srun --mpi=pmix.*
 check "pretrain (mpirun) launched with mpirun" grep -q "== .* mpirun -np 2 .*flagscale-pretrain" "pt-mpirun-$j3.out"
 for l in srun mpirun; do
   log=$(ls pt-$l-*.out)
-  check "pretrain ($l): 2 data-parallel ranks" grep -q "2 data-parallel rank" "$log"
+  check "pretrain ($l): 2 data-parallel ranks" grep -q "memory per rank.* 2 data-parallel x 1 tensor-parallel" "$log"
   check "pretrain ($l): 4 iterations done" grep -q "training done: 4 iterations" "$log"
   check "pretrain ($l): options file passed in (-options_file .../tiny.opts)" grep -q -- "-options_file .*tiny.opts" "$log"
   check "pretrain ($l): metrics for 4 iterations" test "$(grep -c '"iteration"' $l.jsonl 2>/dev/null)" = 4
