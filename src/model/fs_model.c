@@ -9,17 +9,21 @@
 #include "fs_log.h"
 #include "fs_rng.h"
 
-PetscErrorCode fs_model_create_tp(const struct fs_model_config *cfg, const struct fs_ops *ops, MPI_Comm tp_comm,
-                                  struct fs_model **out)
+PetscErrorCode fs_model_create_pp(const struct fs_model_config *cfg, const struct fs_ops *ops, MPI_Comm tp_comm,
+                                  MPI_Comm pp_comm, struct fs_model **out)
 {
   struct fs_model *m;
-  int tp = 1, tp_rank = 0;
+  int tp = 1, tp_rank = 0, pp = 1, pp_rank = 0;
 
   PetscFunctionBegin;
   *out = NULL;
   if (tp_comm != MPI_COMM_NULL) {
     PetscCallMPI(MPI_Comm_size(tp_comm, &tp));
     PetscCallMPI(MPI_Comm_rank(tp_comm, &tp_rank));
+  }
+  if (pp_comm != MPI_COMM_NULL) {
+    PetscCallMPI(MPI_Comm_size(pp_comm, &pp));
+    PetscCallMPI(MPI_Comm_rank(pp_comm, &pp_rank));
   }
   FSCheck(cfg->num_attention_heads % tp == 0 && cfg->num_query_groups % tp == 0, PETSC_COMM_SELF,
           PETSC_ERR_ARG_INCOMP,
@@ -37,15 +41,24 @@ PetscErrorCode fs_model_create_tp(const struct fs_model_config *cfg, const struc
   m->tp_comm = tp > 1 ? tp_comm : MPI_COMM_SELF;
   m->tp = tp, m->tp_rank = tp_rank;
   m->sp = cfg->sequence_parallel && tp > 1; /* Megatron too turns it off without tensor parallelism */
-  PetscErrorCode ierr = fs_param_table_create(&m->cfg, tp, tp_rank, &m->table);
+  m->pp_comm = pp > 1 ? pp_comm : MPI_COMM_SELF;
+  m->pp = pp, m->pp_rank = pp_rank, m->n_slots = pp - pp_rank;
+  PetscErrorCode ierr = fs_param_table_create_pp(&m->cfg, tp, tp_rank, pp, pp_rank, &m->table);
   if (ierr) {
     free(m);
     PetscCall(ierr);
   }
+  m->layer_begin = m->table.layer_begin, m->layer_end = m->table.layer_end;
   FSCalloc(m->table.n_local * sizeof(float), &m->params);
   FSCalloc(m->table.n_local * sizeof(float), &m->grads);
   *out = m;
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_create_tp(const struct fs_model_config *cfg, const struct fs_ops *ops, MPI_Comm tp_comm,
+                                  struct fs_model **out)
+{
+  return fs_model_create_pp(cfg, ops, tp_comm, MPI_COMM_NULL, out);
 }
 
 PetscErrorCode fs_model_create(const struct fs_model_config *cfg, const struct fs_ops *ops, struct fs_model **out)
@@ -56,7 +69,10 @@ PetscErrorCode fs_model_create(const struct fs_model_config *cfg, const struct f
 static void free_acts(struct fs_model *m)
 {
   FSFree(&m->act_block);
-  FSFree(&m->layer);
+  if (m->slots)
+    for (int k = 0; k < m->n_slots; k++) FSFree(&m->slots[k].layer);
+  FSFree(&m->slots);
+  m->layer = NULL;
   FSFree(&m->recomputed);
   m->B = m->T = 0;
 }
@@ -131,6 +147,13 @@ void fs_model_dims(const struct fs_model *m, int B, int T, struct fs_model_dims 
   d->Vv = true_rows < 0 ? 0 : true_rows > d->Vl ? d->Vl : true_rows;
 }
 
+void fs_model_use_slot(struct fs_model *m, int k)
+{
+  struct fs_act_slot *s = &m->slots[k];
+  m->xs = s->xs, m->layer = s->layer;
+  m->lnf = s->lnf, m->lnf_mean = s->lnf_mean, m->lnf_rstd = s->lnf_rstd, m->losses = s->losses;
+}
+
 /* elements of one layer's activations; selective recomputation shares att and lse instead */
 static int64_t layer_elems(const struct fs_model_dims *d, int B, int T, int with_att)
 {
@@ -169,24 +192,26 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T)
           "-micro_batch_size x -seq_length divisible by %d", B, T, m->tp, m->tp);
   free_acts(m);
   fs_model_dims(m, B, T, &d);
-  const int L = c->num_layers;
+  const int L = m->layer_end - m->layer_begin, S = m->n_slots; /* this stage's layers, micro-batches in flight */
   const int64_t N = d.N, Nl = d.Nl, C = d.C, Fl = d.Fl;
   const int selective = c->recompute_granularity == FS_RECOMPUTE_SELECTIVE;
-  FSCalloc(L * sizeof *m->layer, &m->layer);
-  FSCalloc(L, &m->recomputed);
+  FSCalloc(L > 0 ? L : 1, &m->recomputed);
+  FSCalloc(S * sizeof *m->slots, &m->slots);
+  for (int k = 0; k < S; k++) FSCalloc((L > 0 ? L : 1) * sizeof *m->slots[k].layer, &m->slots[k].layer);
   int n_kept = 0, any_full = 0;
   for (int l = 0; l < L; l++) {
-    m->recomputed[l] = (unsigned char)is_recomputed(c, l);
+    m->recomputed[l] = (unsigned char)is_recomputed(c, l); /* block: the first layers of each stage (Megatron) */
     n_kept += !m->recomputed[l];
     any_full |= m->recomputed[l];
   }
   int64_t shared = any_full ? layer_elems(&d, B, T, 1) : selective ? layer_elems(&d, B, T, 1) - layer_elems(&d, B, T, 0) : 0;
-  int64_t total = (L + 1) * Nl * C + n_kept * layer_elems(&d, B, T, !selective) + shared + N * C + 2 * Nl + N +
-                  N * C + Nl * C + scratch_elems(&d);
+  /* per slot: the residual stream, the kept layers, lnf, lnf_mean, lnf_rstd, losses; shared: recomputation
+   * buffers, fwd_tmp, scratch */
+  int64_t per_slot = (L + 1) * Nl * C + n_kept * layer_elems(&d, B, T, !selective) + N * C + 2 * Nl + N;
+  int64_t total = S * per_slot + shared + N * C + Nl * C + scratch_elems(&d);
   FSMalloc(total * sizeof(float), &m->act_block);
   float *p = m->act_block;
 #define TAKE(ptr, n) ((ptr) = p, p += (n))
-  TAKE(m->xs, (L + 1) * Nl * C);
   struct fs_layer_acts *r = &m->recompute_acts;
   memset(r, 0, sizeof *r);
   if (any_full || selective) TAKE(r->att, N * d.Ql), TAKE(r->lse, (int64_t)B * d.NHl * T);
@@ -197,27 +222,32 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T)
     TAKE(r->ln2, N * C), TAKE(r->ln2_mean, Nl), TAKE(r->ln2_rstd, Nl);
     TAKE(r->gate, N * Fl), TAKE(r->up, N * Fl), TAKE(r->h, N * Fl);
   }
-  for (int l = 0; l < L; l++) {
-    struct fs_layer_acts *a = &m->layer[l];
-    if (m->recomputed[l]) {
-      *a = *r;
-      continue;
+  for (int k = 0; k < S; k++) {
+    struct fs_act_slot *sl = &m->slots[k];
+    TAKE(sl->xs, (L + 1) * Nl * C);
+    for (int l = 0; l < L; l++) {
+      struct fs_layer_acts *a = &sl->layer[l];
+      if (m->recomputed[l]) {
+        *a = *r;
+        continue;
+      }
+      TAKE(a->ln1, N * C), TAKE(a->ln1_mean, Nl), TAKE(a->ln1_rstd, Nl);
+      TAKE(a->q, N * d.Ql), TAKE(a->k, N * d.KVl), TAKE(a->v, N * d.KVl);
+      if (selective) a->att = r->att, a->lse = r->lse;
+      else TAKE(a->att, N * d.Ql), TAKE(a->lse, (int64_t)B * d.NHl * T);
+      TAKE(a->x_mid, Nl * C);
+      TAKE(a->ln2, N * C), TAKE(a->ln2_mean, Nl), TAKE(a->ln2_rstd, Nl);
+      TAKE(a->gate, N * Fl), TAKE(a->up, N * Fl), TAKE(a->h, N * Fl);
     }
-    TAKE(a->ln1, N * C), TAKE(a->ln1_mean, Nl), TAKE(a->ln1_rstd, Nl);
-    TAKE(a->q, N * d.Ql), TAKE(a->k, N * d.KVl), TAKE(a->v, N * d.KVl);
-    if (selective) a->att = r->att, a->lse = r->lse;
-    else TAKE(a->att, N * d.Ql), TAKE(a->lse, (int64_t)B * d.NHl * T);
-    TAKE(a->x_mid, Nl * C);
-    TAKE(a->ln2, N * C), TAKE(a->ln2_mean, Nl), TAKE(a->ln2_rstd, Nl);
-    TAKE(a->gate, N * Fl), TAKE(a->up, N * Fl), TAKE(a->h, N * Fl);
+    TAKE(sl->lnf, N * C), TAKE(sl->lnf_mean, Nl), TAKE(sl->lnf_rstd, Nl), TAKE(sl->losses, N);
   }
-  TAKE(m->lnf, N * C), TAKE(m->lnf_mean, Nl), TAKE(m->lnf_rstd, Nl), TAKE(m->losses, N);
   TAKE(m->fwd_tmp, N * C + Nl * C);
   TAKE(m->scratch, scratch_elems(&d));
 #undef TAKE
   FSCheck(p == m->act_block + total, PETSC_COMM_SELF, PETSC_ERR_PLIB, "activation layout mismatch");
   m->act_n_elem = total;
-  m->B = B, m->T = T;
+  m->B = B, m->T = T, m->Nl = Nl;
+  fs_model_use_slot(m, 0);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -235,10 +265,12 @@ PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum)
   PetscFunctionBegin;
   for (int i = 0; i < m->table.n; i++) {
     const struct fs_param *p = &m->table.p[i];
+    if (p->pp_copy) continue; /* the first stage counts the tied embedding */
     s[p->tp_split != FS_TP_REPLICATED] += m->ops->sum_squares(m->grads + p->offset, p->local_n_elem);
   }
   PetscCall(fs_allreduce_sum_double(m->tp_comm, &s[1], 1));
   *sum = s[0] + s[1];
+  PetscCall(fs_allreduce_sum_double(m->pp_comm, sum, 1)); /* the stages' parts */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -249,7 +281,7 @@ double fs_model_tp_sum_squares(const struct fs_model *m, const float *buf, int64
     const struct fs_param *p = &m->table.p[i];
     int64_t a = p->offset > first ? p->offset : first, b = p->offset + p->local_n_elem;
     if (b > first + n) b = first + n;
-    if (a >= b || (p->tp_split == FS_TP_REPLICATED && m->tp_rank)) continue;
+    if (a >= b || (p->tp_split == FS_TP_REPLICATED && m->tp_rank) || p->pp_copy) continue;
     s += m->ops->sum_squares(buf + a, b - a);
   }
   return s;

@@ -26,6 +26,13 @@ struct fs_layer_acts {
   float *gate, *up, *h;             /* (N,Fl): gate only with SwiGLU; up is GELU's input otherwise */
 };
 
+/* the activations of one micro-batch in flight (pipeline parallelism keeps several: see n_slots) */
+struct fs_act_slot {
+  float *xs;                   /* (Ls+1, Nl, C) */
+  struct fs_layer_acts *layer; /* (Ls) */
+  float *lnf, *lnf_mean, *lnf_rstd, *losses;
+};
+
 struct fs_model {
   struct fs_model_config cfg;
   const struct fs_ops *ops;
@@ -35,12 +42,18 @@ struct fs_model {
   /* tensor parallelism: tp_comm has tp ranks (MPI_COMM_SELF and 1 without it); sp = sequence parallel in use */
   MPI_Comm tp_comm;
   int tp, tp_rank, sp;
-  /* activations, sized for B x T by fs_model_set_batch */
+  /* pipeline parallelism: pp_comm has pp stages (MPI_COMM_SELF and 1 without it); this stage runs the Ls =
+   * layer_end - layer_begin layers [layer_begin, layer_end) (the table's).  Activations are indexed by the local
+   * layer l - layer_begin.  n_slots = pp - pp_rank micro-batches can be in flight here (1F1B) */
+  MPI_Comm pp_comm;
+  int pp, pp_rank, layer_begin, layer_end, n_slots;
+  /* activations, sized for B x T by fs_model_set_batch; xs .. losses point into the current slot */
   int B, T;
   int64_t Nl;     /* tokens of the residual stream held here: N, or N/tp under sequence parallelism */
-  float *xs;      /* (L+1, Nl, C): residual stream entering each layer, xs[L] leaves the last */
-  struct fs_layer_acts *layer; /* (L): recomputed layers share the buffers of recompute_acts */
-  unsigned char *recomputed;   /* (L): 1 where the layer's activations are recomputed in backward */
+  float *xs;      /* (Ls+1, Nl, C): residual stream entering each layer, xs[Ls] leaves the stage's last */
+  struct fs_layer_acts *layer; /* (Ls): recomputed layers share the buffers of recompute_acts */
+  unsigned char *recomputed;   /* (Ls): 1 where the layer's activations are recomputed in backward */
+  struct fs_act_slot *slots;   /* (n_slots) */
   struct fs_layer_acts recompute_acts; /* one layer's worth, shared (full recomputation) */
   float *lnf, *lnf_mean, *lnf_rstd, *losses; /* (N,C) gathered, (Nl), (Nl), (N) */
   float *fwd_tmp; /* (N,C) partial outputs of row-parallel layers + (Nl,C) their reduced slice */
@@ -62,6 +75,11 @@ PetscErrorCode fs_model_create(const struct fs_model_config *cfg, const struct f
  * B*T divisible by tp (checked by fs_model_set_batch).  Forward/backward calls are collective over tp_comm. */
 PetscErrorCode fs_model_create_tp(const struct fs_model_config *cfg, const struct fs_ops *ops, MPI_Comm tp_comm,
                                   struct fs_model **m);
+/* this rank's slice of its pipeline stage: tp_comm as above, pp_comm the stages (the layout's; borrowed;
+ * MPI_COMM_NULL = one stage).  pp must divide num_layers.  With pp > 1 a step goes through the stage functions
+ * below (src/dist/fs_pipeline.h runs them); fs_model_forward_backward/forward_loss/logits need pp = 1. */
+PetscErrorCode fs_model_create_pp(const struct fs_model_config *cfg, const struct fs_ops *ops, MPI_Comm tp_comm,
+                                  MPI_Comm pp_comm, struct fs_model **m);
 PetscErrorCode fs_model_destroy(struct fs_model **m);
 /* layout-independent init: element i of tensor "name" is drawn from Philox keyed by (seed, name) */
 PetscErrorCode fs_model_init_params(struct fs_model *m, uint64_t seed);
@@ -70,12 +88,14 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T);
 float *fs_model_param(struct fs_model *m, enum fs_param_role role, int layer);
 float *fs_model_grad(struct fs_model *m, enum fs_param_role role, int layer);
 void fs_model_zero_grad(struct fs_model *m);
-/* sum of squares of the gradients of the whole model over tp_comm (split tensors summed over the tp ranks,
- * replicated ones counted once): the global norm^2 before the data-parallel part.  Collective over tp_comm. */
+/* sum of squares of the gradients of the whole model over tp_comm and pp_comm (split tensors summed over the tp
+ * ranks, replicated ones and the tied embedding counted once): the global norm^2 before the data-parallel part.
+ * Collective over tp_comm and pp_comm. */
 PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum);
 /* the local part of that sum for elements first .. first+n of a buffer in the parameter layout (a distributed
- * optimizer's shard): replicated tensors count on tp_rank 0 only, so summing the results over tp_comm (and over
- * the data-parallel shards) gives the global norm^2.  No communication. */
+ * optimizer's shard): replicated tensors count on tp_rank 0 only and the last stage's tied-embedding copy not at
+ * all, so summing the results over tp_comm, pp_comm (and the data-parallel shards) gives the global norm^2.  No
+ * communication. */
 double fs_model_tp_sum_squares(const struct fs_model *m, const float *buf, int64_t first, int64_t n);
 /* parameters, gradients, activations (for the current batch size) held by this rank */
 void fs_model_memory_bytes(const struct fs_model *m, struct fs_model_memory *mem);
@@ -90,5 +110,25 @@ PetscErrorCode fs_model_forward_loss(struct fs_model *m, const int32_t *tokens, 
                                      const float *row_weight, int B, int T, double *loss, int64_t *n_tokens);
 /* logits (B*T, vocab_size): the true vocabulary, padding rows excluded (gathered over tp_comm: every rank gets all) */
 PetscErrorCode fs_model_logits(struct fs_model *m, const int32_t *tokens, int B, int T, float *logits);
+
+/* Pipeline stage pieces (any pp; the schedule is src/dist/fs_pipeline.c).  slot < n_slots picks the activation
+ * buffers of a micro-batch in flight.  Collective over tp_comm only: the caller moves activations between stages.
+ *   fs_model_stage_input: (Nl,C) the residual stream entering this stage: on stages > 0 fill it before forward.
+ *   fs_model_stage_output: (Nl,C) what leaves this stage after forward (stages < last send it on).
+ *   fs_model_stage_grad: (Nl,C) on stages < last: fill with dL/d(output) before backward; after backward it holds
+ *     dL/d(input) on stages > 0 (send it back).  One buffer shared by all slots.
+ *   fs_model_stage_forward: the first stage embeds tokens (B,T); then this stage's layers (and on the last the final
+ *     norm).  fs_model_stage_loss (last stage): the loss L of the micro-batch in `slot` without gradients.
+ *   fs_model_stage_backward: on the last stage the fused output layer + loss (L, n_tokens returned) and its
+ *     backward; then the stage's layers; the first stage the embeddings (tokens: those of the forward).  Gradients
+ *     are added (+=) to m->grads. */
+float *fs_model_stage_input(struct fs_model *m, int slot);
+float *fs_model_stage_output(struct fs_model *m, int slot);
+float *fs_model_stage_grad(struct fs_model *m);
+PetscErrorCode fs_model_stage_forward(struct fs_model *m, int slot, const int32_t *tokens, int B, int T);
+PetscErrorCode fs_model_stage_loss(struct fs_model *m, int slot, const int32_t *targets, const float *row_weight,
+                                   double *loss, int64_t *n_tokens);
+PetscErrorCode fs_model_stage_backward(struct fs_model *m, int slot, const int32_t *tokens, const int32_t *targets,
+                                       const float *row_weight, double *loss, int64_t *n_tokens);
 
 #endif

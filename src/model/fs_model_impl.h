@@ -11,6 +11,8 @@ struct fs_model_dims {
   int Vl, v0, Vv;        /* vocabulary rows held here, the first one's global id, how many are true rows */
 };
 void fs_model_dims(const struct fs_model *m, int B, int T, struct fs_model_dims *d);
+/* points xs, layer, lnf .. losses at the activations of micro-batch slot k (< n_slots; after fs_model_set_batch) */
+void fs_model_use_slot(struct fs_model *m, int k);
 
 /* vocabulary-parallel embedding (fs_model_vocab.c): out (N,C) = rows of this rank's vocabulary slice, 0 for
  * tokens outside it (the caller sums over tp_comm); and its backward dwte (Vl,C) += */

@@ -10,13 +10,19 @@ int64_t fs_model_stored_rows(const struct fs_model *m, const struct fs_param *p)
   return p->tp_split == FS_TP_VOCAB ? m->cfg.vocab_size : p->shape[0];
 }
 
-/* the block of the stored (global) tensor that this rank's tensor-parallel slice covers: rows g0 .. g0+n_rows,
+/* the block of the stored (global) tensor that this rank's tensor-parallel slice of its stage covers: rows g0 .. g0+n_rows,
  * columns c0 .. c0+local_shape[1].  Replicated tensors: the whole tensor (to read), written by tp_rank 0 only. */
 static void tp_block(const struct fs_model *m, const struct fs_param *p, int for_write, int64_t *g0, int64_t *n_rows,
                      int64_t *c0)
 {
   const int64_t rows = fs_model_stored_rows(m, p), lr = p->local_shape[0], r = m->table.tp_rank;
   *g0 = 0, *c0 = 0, *n_rows = lr;
+  /* pipeline parallelism: other stages' tensors are not here; the tied embedding's copy on the last stage is
+   * read but written by the first stage only */
+  if (!p->held || (for_write && p->pp_copy)) {
+    *n_rows = 0;
+    return;
+  }
   switch (p->tp_split) {
   case FS_TP_COLUMN: *g0 = r * lr; break;
   case FS_TP_VOCAB:

@@ -9,7 +9,8 @@
 
 /* rows stored for a parameter: the true vocabulary for vocabulary-split tensors, else its global rows */
 int64_t fs_model_stored_rows(const struct fs_model *m, const struct fs_param *p);
-/* writes "model_config" and every /model tensor.  With tensor parallelism each rank writes the block of its slice
+/* writes "model_config" and every /model tensor.  Each pipeline stage writes its tensors; with tensor parallelism
+ * each rank writes the block of its slice
  * (rows of column/vocabulary-split tensors, columns of row-split ones; replicated tensors by tp_rank 0); the
  * `n_parts` data-parallel ranks holding the same slice (part = dp_rank) share its rows.  The writer's
  * communicator must hold every rank of the layout.  The file has global tensors: any layout reads it. */

@@ -109,17 +109,18 @@ static PetscErrorCode layer_forward(struct fs_model *m, int l, struct fs_layer_a
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* embeddings and all layers up to the final norm: fills the activations and the gathered lnf */
-static PetscErrorCode forward_body(struct fs_model *m, const int32_t *tokens, int B, int T, struct fs_model_dims *d)
+static int first_stage(const struct fs_model *m) { return m->pp_rank == 0; }
+static int last_stage(const struct fs_model *m) { return m->pp_rank == m->pp - 1; }
+
+/* the embeddings (first stage): xs[0] (Nl,C) */
+static PetscErrorCode embed_forward(struct fs_model *m, const int32_t *tokens, const struct fs_model_dims *d)
 {
   const struct fs_model_config *c = &m->cfg;
   const struct fs_ops *o = m->ops;
-  const int V = c->vocab_size, rope = c->position_embedding_type == FS_POS_ROPE;
+  const int B = m->B, T = m->T, V = c->vocab_size, rope = c->position_embedding_type == FS_POS_ROPE;
+  const int64_t N = d->N, Nl = d->Nl, C = d->C;
 
   PetscFunctionBegin;
-  PetscCall(fs_model_set_batch(m, B, T));
-  fs_model_dims(m, B, T, d);
-  const int64_t N = d->N, Nl = d->Nl, C = d->C;
   for (int64_t n = 0; n < N; n++)
     FSCheck(tokens[n] >= 0 && tokens[n] < V, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
             "token id %d at position %lld is outside the vocabulary (0..%d)", tokens[n], (long long)n, V - 1);
@@ -140,11 +141,42 @@ static PetscErrorCode forward_body(struct fs_model *m, const int32_t *tokens, in
         for (int64_t j = 0; j < C; j++) m->xs[n * C + j] += pe[j];
       }
   }
-  for (int l = 0; l < c->num_layers; l++)
-    PetscCall(layer_forward(m, l, &m->layer[l], m->xs + l * Nl * C, m->xs + (l + 1) * Nl * C, d));
-  norm_forward(m, mine(m, m->lnf, d), m->lnf_mean, m->lnf_rstd, m->xs + c->num_layers * Nl * C,
-               P(FS_P_FINAL_NORM_W, -1), P(FS_P_FINAL_NORM_B, -1), Nl);
-  PetscCall(gather_rows(m, m->lnf, d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* this stage's part of the forward into the activations of `slot`: the embeddings (first stage; the others find
+ * their input in xs[0]), the stage's layers, the final norm and the gathered lnf (last stage) */
+static PetscErrorCode stage_forward(struct fs_model *m, int slot, const int32_t *tokens, int B, int T,
+                                    struct fs_model_dims *d)
+{
+  const int Ls = m->layer_end - m->layer_begin;
+
+  PetscFunctionBegin;
+  PetscCall(fs_model_set_batch(m, B, T));
+  FSCheck(slot >= 0 && slot < m->n_slots, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+          "activation slot %d: stage %d has %d", slot, m->pp_rank, m->n_slots);
+  fs_model_use_slot(m, slot);
+  fs_model_dims(m, B, T, d);
+  const int64_t Nl = d->Nl, C = d->C;
+  if (first_stage(m)) PetscCall(embed_forward(m, tokens, d));
+  for (int i = 0; i < Ls; i++)
+    PetscCall(layer_forward(m, m->layer_begin + i, &m->layer[i], m->xs + i * Nl * C, m->xs + (i + 1) * Nl * C, d));
+  if (last_stage(m)) {
+    norm_forward(m, mine(m, m->lnf, d), m->lnf_mean, m->lnf_rstd, m->xs + Ls * Nl * C, P(FS_P_FINAL_NORM_W, -1),
+                 P(FS_P_FINAL_NORM_B, -1), Nl);
+    PetscCall(gather_rows(m, m->lnf, d));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* the whole model on one stage (pp = 1) */
+static PetscErrorCode forward_body(struct fs_model *m, const int32_t *tokens, int B, int T, struct fs_model_dims *d)
+{
+  PetscFunctionBegin;
+  FSCheck(m->pp == 1, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE,
+          "this model is stage %d of a %d-stage pipeline: run it through the pipeline schedule (fs_pipeline_run)",
+          m->pp_rank, m->pp);
+  PetscCall(stage_forward(m, 0, tokens, B, T, d));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -193,21 +225,31 @@ static double weighted_loss(const float *losses, const int32_t *targets, const f
   return L;
 }
 
-PetscErrorCode fs_model_forward_loss(struct fs_model *m, const int32_t *tokens, const int32_t *targets,
-                                     const float *row_weight, int B, int T, double *loss, int64_t *n_tokens)
+/* the loss of the micro-batch whose lnf is current (last stage), without gradients */
+static PetscErrorCode loss_only(struct fs_model *m, const int32_t *targets, const float *row_weight, double *loss,
+                                int64_t *n_tokens)
 {
-  const int64_t N = (int64_t)B * T;
-  struct fs_model_dims d;
+  const int64_t N = (int64_t)m->B * m->T;
   float *rw_own;
 
   PetscFunctionBegin;
-  PetscCall(forward_body(m, tokens, B, T, &d));
   PetscCall(make_row_weight(targets, row_weight, N, &rw_own, n_tokens));
   const float *rw = row_weight ? row_weight : rw_own;
   PetscErrorCode ierr = output_loss(m, NULL, targets, rw, N);
   if (!ierr) *loss = weighted_loss(m->losses, targets, rw, N);
   free(rw_own);
   PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_forward_loss(struct fs_model *m, const int32_t *tokens, const int32_t *targets,
+                                     const float *row_weight, int B, int T, double *loss, int64_t *n_tokens)
+{
+  struct fs_model_dims d;
+
+  PetscFunctionBegin;
+  PetscCall(forward_body(m, tokens, B, T, &d));
+  PetscCall(loss_only(m, targets, row_weight, loss, n_tokens));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -247,7 +289,7 @@ static PetscErrorCode sp_norm_grads(struct fs_model *m, float **saved, int begin
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* the backward of all layers, from dx = dL/dxs[L] (Nl,C) down to dL/dxs[0] in dx */
+/* the backward of this stage's layers, from dx = dL/dxs[Ls] (Nl,C) down to dL/dxs[0] in dx */
 static PetscErrorCode backward_layers(struct fs_model *m, const struct fs_model_dims *d, float *dx, float *dln_s,
                                       float *xrec, float *dfull, float *dtmp, float *dln, float *dq, float *datt,
                                       float *dk, float *dv, float *dgate, float *dup, float *dh)
@@ -259,10 +301,11 @@ static PetscErrorCode backward_layers(struct fs_model *m, const struct fs_model_
   const int rope = c->position_embedding_type == FS_POS_ROPE;
 
   PetscFunctionBegin;
-  for (int l = c->num_layers - 1; l >= 0; l--) {
-    struct fs_layer_acts *a = &m->layer[l];
-    const float *x = m->xs + l * Nl * C;
-    if (m->recomputed[l]) PetscCall(layer_forward(m, l, a, x, xrec, d)); /* full recomputation */
+  for (int i = m->layer_end - m->layer_begin - 1; i >= 0; i--) {
+    const int l = m->layer_begin + i; /* the parameters' layer; activations by the stage's index i */
+    struct fs_layer_acts *a = &m->layer[i];
+    const float *x = m->xs + i * Nl * C;
+    if (m->recomputed[i]) PetscCall(layer_forward(m, l, a, x, xrec, d)); /* full recomputation */
     /* MLP: x_out = x_mid + down(act(ln2(x_mid))); dx holds dL/dx_out; dfull all tokens of it */
     if (m->sp) memcpy(mine(m, dfull, d), dx, Nl * C * sizeof(float));
     PetscCall(gather_rows(m, dfull, d));
@@ -302,20 +345,22 @@ static PetscErrorCode backward_layers(struct fs_model *m, const struct fs_model_
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode fs_model_forward_backward(struct fs_model *m, const int32_t *tokens, const int32_t *targets,
-                                         const float *row_weight, int B, int T, double *loss, int64_t *n_tokens)
+/* this stage's backward for the micro-batch whose activations are current: on the last stage the fused output
+ * layer + loss first (*loss, *n_tokens), else from dL/d(output) in the scratch's first Nl*C elements; on the first
+ * stage down to the embeddings, else dL/d(input) is left there */
+static PetscErrorCode stage_backward(struct fs_model *m, const int32_t *tokens, const int32_t *targets,
+                                     const float *row_weight, double *loss, int64_t *n_tokens)
 {
   const struct fs_model_config *c = &m->cfg;
   const struct fs_ops *o = m->ops;
-  const int rope = c->position_embedding_type == FS_POS_ROPE;
+  const int rope = c->position_embedding_type == FS_POS_ROPE, B = m->B, T = m->T;
+  const int Ls = m->layer_end - m->layer_begin;
   struct fs_model_dims d;
-  float *rw_own, *saved = NULL;
+  float *saved = NULL;
 
   PetscFunctionBegin;
-  PetscCall(forward_body(m, tokens, B, T, &d));
+  fs_model_dims(m, B, T, &d);
   const int64_t N = d.N, Nl = d.Nl, C = d.C;
-  PetscCall(make_row_weight(targets, row_weight, N, &rw_own, n_tokens));
-  const float *rw = row_weight ? row_weight : rw_own;
   /* backward buffers (see scratch_elems in fs_model.c) */
   float *dx = m->scratch, *dln_s = dx + Nl * C, *xrec = dln_s + Nl * C, *dfull = xrec + Nl * C;
   float *dtmp = dfull + N * C, *dln = dtmp + N * C, *dq = dln + N * C, *datt = dq + N * d.Ql;
@@ -323,21 +368,79 @@ PetscErrorCode fs_model_forward_backward(struct fs_model *m, const int32_t *toke
   float *dh = dup + N * d.Fl;
   if (!m->sp) dln_s = dln, dfull = dx; /* all tokens are here: no gather, and the reduction is in place */
   if (m->sp) PetscCall(sp_norm_grads(m, &saved, 1));
-  /* output layer + cross-entropy, fused: its backward runs here, dln = dL/dlnf */
-  PetscErrorCode ierr = output_loss(m, dln, targets, rw, N);
-  if (!ierr) *loss = weighted_loss(m->losses, targets, rw, N);
-  free(rw_own);
-  PetscCall(ierr);
-  PetscCall(reduce_rows(m, dln_s, dln, &d));
-  norm_backward(m, dx, G(FS_P_FINAL_NORM_W, -1), G(FS_P_FINAL_NORM_B, -1), dln_s, m->xs + c->num_layers * Nl * C,
-                P(FS_P_FINAL_NORM_W, -1), m->lnf_mean, m->lnf_rstd, Nl);
+  if (last_stage(m)) {
+    float *rw_own;
+    PetscCall(make_row_weight(targets, row_weight, N, &rw_own, n_tokens));
+    const float *rw = row_weight ? row_weight : rw_own;
+    /* output layer + cross-entropy, fused: its backward runs here, dln = dL/dlnf */
+    PetscErrorCode ierr = output_loss(m, dln, targets, rw, N);
+    if (!ierr) *loss = weighted_loss(m->losses, targets, rw, N);
+    free(rw_own);
+    PetscCall(ierr);
+    PetscCall(reduce_rows(m, dln_s, dln, &d));
+    norm_backward(m, dx, G(FS_P_FINAL_NORM_W, -1), G(FS_P_FINAL_NORM_B, -1), dln_s, m->xs + Ls * Nl * C,
+                  P(FS_P_FINAL_NORM_W, -1), m->lnf_mean, m->lnf_rstd, Nl);
+  }
   PetscCall(backward_layers(m, &d, dx, dln_s, xrec, dfull, dtmp, dln, dq, datt, dk, dv, dgate, dup, dh));
-  if (m->sp) memcpy(mine(m, dfull, &d), dx, Nl * C * sizeof(float));
-  PetscCall(gather_rows(m, dfull, &d));
-  if (!rope) o->position_backward(G(FS_P_POS_EMBED, -1), dfull, B, T, (int)C);
-  if (m->tp == 1) o->embedding_backward(G(FS_P_EMBED, -1), dx, tokens, N, (int)C);
-  else fs_vocab_embedding_backward(m, G(FS_P_EMBED, -1), dfull, tokens, N);
+  if (first_stage(m)) {
+    if (m->sp) memcpy(mine(m, dfull, &d), dx, Nl * C * sizeof(float));
+    PetscCall(gather_rows(m, dfull, &d));
+    if (!rope) o->position_backward(G(FS_P_POS_EMBED, -1), dfull, B, T, (int)C);
+    if (m->tp == 1) o->embedding_backward(G(FS_P_EMBED, -1), dx, tokens, N, (int)C);
+    else fs_vocab_embedding_backward(m, G(FS_P_EMBED, -1), dfull, tokens, N);
+  }
   if (m->sp) PetscCall(sp_norm_grads(m, &saved, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_forward_backward(struct fs_model *m, const int32_t *tokens, const int32_t *targets,
+                                         const float *row_weight, int B, int T, double *loss, int64_t *n_tokens)
+{
+  struct fs_model_dims d;
+
+  PetscFunctionBegin;
+  PetscCall(forward_body(m, tokens, B, T, &d));
+  PetscCall(stage_backward(m, tokens, targets, row_weight, loss, n_tokens));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* pipeline stage pieces (fs_model.h) */
+float *fs_model_stage_input(struct fs_model *m, int slot) { return m->slots[slot].xs; }
+
+float *fs_model_stage_output(struct fs_model *m, int slot)
+{
+  return m->slots[slot].xs + (int64_t)(m->layer_end - m->layer_begin) * m->Nl * m->cfg.hidden_size;
+}
+
+float *fs_model_stage_grad(struct fs_model *m) { return m->scratch; }
+
+PetscErrorCode fs_model_stage_forward(struct fs_model *m, int slot, const int32_t *tokens, int B, int T)
+{
+  struct fs_model_dims d;
+
+  PetscFunctionBegin;
+  PetscCall(stage_forward(m, slot, tokens, B, T, &d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_stage_loss(struct fs_model *m, int slot, const int32_t *targets, const float *row_weight,
+                                   double *loss, int64_t *n_tokens)
+{
+  PetscFunctionBegin;
+  FSCheck(last_stage(m), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "the loss is computed on the last stage only");
+  fs_model_use_slot(m, slot);
+  PetscCall(loss_only(m, targets, row_weight, loss, n_tokens));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_stage_backward(struct fs_model *m, int slot, const int32_t *tokens, const int32_t *targets,
+                                       const float *row_weight, double *loss, int64_t *n_tokens)
+{
+  PetscFunctionBegin;
+  FSCheck(m->B > 0 && slot >= 0 && slot < m->n_slots, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE,
+          "stage backward of slot %d before its forward", slot);
+  fs_model_use_slot(m, slot);
+  PetscCall(stage_backward(m, tokens, targets, row_weight, loss, n_tokens));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

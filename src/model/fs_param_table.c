@@ -62,9 +62,20 @@ static void shape_of(const struct fs_model_config *c, enum shape_kind k, int64_t
   }
 }
 
+/* does this stage hold a tensor of `layer` (-1: embeddings when first, final norm / output layer when last)?
+ * 2 = held as a copy of the first stage's (the tied embedding on the last stage) */
+static int stage_holds(const struct fs_param_table *t, enum fs_param_role role, int layer, int tied)
+{
+  const int first = t->pp_rank == 0, last = t->pp_rank == t->pp - 1;
+  if (layer >= 0) return layer >= t->layer_begin && layer < t->layer_end;
+  if (role == FS_P_EMBED) return first ? 1 : last && tied ? 2 : 0;
+  if (role == FS_P_POS_EMBED) return first;
+  return last; /* final norm, output layer */
+}
+
 static PetscErrorCode add(struct fs_param_table *t, int cap, const char *name, enum fs_param_role role, int layer,
                           int ndim, const int64_t shape[2], enum fs_tp_split split, enum fs_init_kind init, int tp,
-                          int tp_rank)
+                          int tp_rank, int tied)
 {
   PetscFunctionBegin;
   FSCheck(t->n < cap, PETSC_COMM_SELF, PETSC_ERR_PLIB, "parameter table overflow");
@@ -84,6 +95,9 @@ static PetscErrorCode add(struct fs_param_table *t, int cap, const char *name, e
     p->local_shape[dim] = p->shape[dim] / tp;
   }
   (void)tp_rank;
+  int holds = stage_holds(t, role, layer, tied);
+  p->held = holds > 0, p->pp_copy = holds == 2;
+  if (!p->held) p->local_shape[0] = p->local_shape[1] = 0;
   p->local_n_elem = p->local_shape[0] * p->local_shape[1];
   p->offset = t->n_local;
   t->n_local += p->local_n_elem;
@@ -92,6 +106,12 @@ static PetscErrorCode add(struct fs_param_table *t, int cap, const char *name, e
 }
 
 PetscErrorCode fs_param_table_create(const struct fs_model_config *c, int tp, int tp_rank, struct fs_param_table *t)
+{
+  return fs_param_table_create_pp(c, tp, tp_rank, 1, 0, t);
+}
+
+PetscErrorCode fs_param_table_create_pp(const struct fs_model_config *c, int tp, int tp_rank, int pp, int pp_rank,
+                                        struct fs_param_table *t)
 {
   const int n_layer_specs = (int)(sizeof k_layer / sizeof k_layer[0]);
   const int cap = 6 + c->num_layers * n_layer_specs;
@@ -102,6 +122,12 @@ PetscErrorCode fs_param_table_create(const struct fs_model_config *c, int tp, in
   PetscFunctionBegin;
   memset(t, 0, sizeof *t);
   t->tp = tp, t->tp_rank = tp_rank;
+  FSCheck(pp >= 1 && pp_rank >= 0 && pp_rank < pp && c->num_layers % pp == 0, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+          "pipeline-parallel size %d must divide -num_layers %d (each stage holds the same number of layers): choose "
+          "-pipeline_model_parallel_size among the divisors of %d", pp, c->num_layers, c->num_layers);
+  t->pp = pp, t->pp_rank = pp_rank;
+  t->layer_begin = pp_rank * (c->num_layers / pp), t->layer_end = t->layer_begin + c->num_layers / pp;
+  const int tied = !c->untie_embeddings_and_output_weights;
   FSCalloc(cap * sizeof *t->p, &t->p);
   FSCheck(c->head_dim > 0 && c->padded_vocab_size > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE,
           "model configuration not finalized");
@@ -110,11 +136,12 @@ PetscErrorCode fs_param_table_create(const struct fs_model_config *c, int tp, in
             "heads %d and query groups %d must be divisible by the tensor-parallel size %d", c->num_attention_heads,
             c->num_query_groups, tp);
   s[0] = c->padded_vocab_size, s[1] = c->hidden_size;
-  PetscCall(add(t, cap, "model.embed_tokens.weight", FS_P_EMBED, -1, 2, s, FS_TP_VOCAB, FS_INIT_NORMAL, tp, tp_rank));
+  PetscCall(add(t, cap, "model.embed_tokens.weight", FS_P_EMBED, -1, 2, s, FS_TP_VOCAB, FS_INIT_NORMAL, tp, tp_rank,
+                tied));
   if (c->position_embedding_type == FS_POS_LEARNED) {
     s[0] = c->max_position_embeddings;
     PetscCall(add(t, cap, "model.embed_positions.weight", FS_P_POS_EMBED, -1, 2, s, FS_TP_REPLICATED, FS_INIT_NORMAL,
-                  tp, tp_rank));
+                  tp, tp_rank, tied));
   }
   int first_layer_entry = t->n;
   for (int l = 0; l < c->num_layers; l++) {
@@ -123,18 +150,19 @@ PetscErrorCode fs_param_table_create(const struct fs_model_config *c, int tp, in
       if (!wanted(c, ls->when)) continue;
       shape_of(c, ls->shape, s, &ndim);
       snprintf(name, sizeof name, "model.layers.%d.%s", l, ls->suffix);
-      PetscCall(add(t, cap, name, ls->role, l, ndim, s, ls->split, ls->init, tp, tp_rank));
+      PetscCall(add(t, cap, name, ls->role, l, ndim, s, ls->split, ls->init, tp, tp_rank, tied));
     }
     if (l == 0) t->n_per_layer = t->n - first_layer_entry;
   }
   shape_of(c, SK_C, s, &ndim);
   PetscCall(add(t, cap, "model.norm.weight", FS_P_FINAL_NORM_W, -1, 1, s, FS_TP_REPLICATED, FS_INIT_NORM_WEIGHT, tp,
-                tp_rank));
+                tp_rank, tied));
   if (c->normalization == FS_NORM_LAYERNORM)
-    PetscCall(add(t, cap, "model.norm.bias", FS_P_FINAL_NORM_B, -1, 1, s, FS_TP_REPLICATED, FS_INIT_ZERO, tp, tp_rank));
+    PetscCall(add(t, cap, "model.norm.bias", FS_P_FINAL_NORM_B, -1, 1, s, FS_TP_REPLICATED, FS_INIT_ZERO, tp, tp_rank,
+                  tied));
   if (c->untie_embeddings_and_output_weights) {
     s[0] = c->padded_vocab_size, s[1] = c->hidden_size;
-    PetscCall(add(t, cap, "lm_head.weight", FS_P_LM_HEAD, -1, 2, s, FS_TP_VOCAB, FS_INIT_NORMAL, tp, tp_rank));
+    PetscCall(add(t, cap, "lm_head.weight", FS_P_LM_HEAD, -1, 2, s, FS_TP_VOCAB, FS_INIT_NORMAL, tp, tp_rank, tied));
   }
   for (int r = 0; r < FS_P_ROLE_COUNT; r++) t->by_role_layer0[r] = -1;
   for (int i = 0; i < t->n; i++)

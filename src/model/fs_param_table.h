@@ -41,6 +41,10 @@ struct fs_param {
   int64_t offset;          /* element offset of this rank's slice in the flat parameter buffer */
   int64_t local_shape[2];  /* this rank's slice */
   int64_t local_n_elem;
+  /* pipeline parallelism: held = 1 when this rank's stage holds the tensor (else no memory: local shape 0 x 0);
+   * pp_copy = 1 for the tied embedding on the last stage, a copy of the first stage's (the output layer): it is not
+   * written to checkpoints, counts once in the gradient norm, and its gradient is summed with the first stage's */
+  int held, pp_copy;
 };
 
 struct fs_param_table {
@@ -51,11 +55,19 @@ struct fs_param_table {
   int by_role_layer0[FS_P_ROLE_COUNT]; /* index of the entry of each role in layer 0 (or global), -1 if absent */
   int n_per_layer;         /* entries per layer (layers are laid out one after another) */
   int tp, tp_rank;         /* tensor-parallel size and this rank's position */
+  int pp, pp_rank;         /* pipeline stages and this rank's stage */
+  int layer_begin, layer_end; /* this stage's layers [layer_begin, layer_end) = stage * L/pp .. */
 };
 
 /* builds the table for a finalized config, for tensor-parallel rank tp_rank of tp (1, 0 without TP) */
 PetscErrorCode fs_param_table_create(const struct fs_model_config *cfg, int tp, int tp_rank,
                                      struct fs_param_table *t);
+/* the same for stage pp_rank of pp pipeline stages: stage s holds layers [s*L/pp, (s+1)*L/pp), the first stage
+ * the embeddings, the last the final norm and the output layer (with tied embeddings the embedding too, as a
+ * pp_copy).  Every rank lists every tensor (collective checkpoint I/O walks the same list); tensors of other
+ * stages have held = 0 and no elements.  pp must divide num_layers (a clear error otherwise). */
+PetscErrorCode fs_param_table_create_pp(const struct fs_model_config *cfg, int tp, int tp_rank, int pp, int pp_rank,
+                                        struct fs_param_table *t);
 void fs_param_table_destroy(struct fs_param_table *t);
 /* entry of a role in a layer (layer -1 for global tensors); NULL if the model has no such tensor */
 const struct fs_param *fs_param_find(const struct fs_param_table *t, enum fs_param_role role, int layer);

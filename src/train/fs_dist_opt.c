@@ -55,6 +55,7 @@ PetscErrorCode fs_dist_opt_grad_norm(const struct fs_dist_opt *d, const struct f
   PetscFunctionBegin;
   PetscCallMPI(MPI_Allreduce(&local, &sum, 1, MPI_DOUBLE, MPI_SUM, d->comm));
   if (m->tp > 1) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, m->tp_comm));
+  if (m->pp > 1) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, m->pp_comm)); /* stages */
   *norm = sqrt(sum);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

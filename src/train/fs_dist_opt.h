@@ -31,8 +31,9 @@ PetscErrorCode fs_dist_opt_destroy(struct fs_dist_opt **d);
 /* grads (n): afterwards grads[lo, hi) holds the sum over the ranks of that shard; the rest is undefined */
 PetscErrorCode fs_dist_opt_reduce_scatter(const struct fs_dist_opt *d, float *grads);
 /* the global L2 norm of the reduce-scattered gradients: sqrt(sum over the data-parallel shards and the tensor-
- * parallel ranks of the own shard's sum of squares; tensors replicated over TP count once).  Collective over the
- * data-parallel and the model's tensor-parallel communicators. */
+ * parallel ranks and pipeline stages of the own shard's sum of squares; tensors replicated over TP and the tied
+ * embedding count once).  Collective over the data-parallel and the model's tensor- and pipeline-parallel
+ * communicators. */
 PetscErrorCode fs_dist_opt_grad_norm(const struct fs_dist_opt *d, const struct fs_model *m, double *norm);
 /* params (n): every rank's shard to every rank (in place) */
 PetscErrorCode fs_dist_opt_allgather(const struct fs_dist_opt *d, float *params);

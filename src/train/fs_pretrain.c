@@ -53,7 +53,7 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   double initial_scale, min_scale;
   PetscBool sp, bf16, fp16;
   PetscCall(fs_opt_int("-tensor_model_parallel_size", 1, "tensor-parallel ranks (Megatron: heads, FFN and vocabulary split; keep within a node)", &tp, NULL));
-  PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (only 1 in this release)", &pp, NULL));
+  PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (layers split evenly, 1F1B schedule; must divide -num_layers)", &pp, NULL));
   PetscCall(fs_opt_bool("-sequence_parallel", PETSC_FALSE, "sequence parallelism (needs tensor parallelism)", &sp, NULL));
   PetscCall(fs_opt_bool("-bf16", PETSC_FALSE, "bf16 mixed precision (GPU backend; the CPU backend trains in fp32)", &bf16, NULL));
   PetscCall(fs_opt_bool("-fp16", PETSC_FALSE, "fp16 mixed precision with dynamic loss scaling (GPU backend)", &fp16, NULL));
@@ -65,9 +65,8 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   PetscCall(fs_opt_finish(comm, app, summary, &stop));
   if (stop) PetscFunctionReturn(PETSC_SUCCESS);
 
-  FSCheck(pp == 1, comm, PETSC_ERR_SUP,
-          "pipeline parallelism is not available in this release (got -pipeline_model_parallel_size %lld): use "
-          "tensor and data parallelism with -pipeline_model_parallel_size 1", (long long)pp);
+  FSCheck(pp >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-pipeline_model_parallel_size must be >= 1 (got %lld)",
+          (long long)pp);
   FSCheck(tp >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-tensor_model_parallel_size must be >= 1 (got %lld)", (long long)tp);
   if (sp && tp == 1) fs_log_warn("-sequence_parallel needs -tensor_model_parallel_size > 1: ignored");
   cfg.sequence_parallel = sp && tp > 1;
@@ -84,13 +83,16 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   PetscCall(fs_model_config_finalize(&cfg, (int)tp));
   fs_model_config_describe(&cfg, desc, sizeof desc);
   fs_log_info("%s: %s", app, desc);
-  PetscCall(fs_model_create_tp(&cfg, &fs_ops_cpu, layout->tp_comm, &m));
+  FSCheck(cfg.num_layers % pp == 0, comm, PETSC_ERR_ARG_INCOMP,
+          "-pipeline_model_parallel_size %lld must divide -num_layers %d: every stage holds the same number of layers",
+          (long long)pp, cfg.num_layers);
+  PetscCall(fs_model_create_pp(&cfg, &fs_ops_cpu, layout->tp_comm, layout->pp_comm, &m));
   fs_log_info("parameters: %lld (%lld with the padded vocabulary)", (long long)(m->table.n_global -
               (int64_t)(cfg.padded_vocab_size - cfg.vocab_size) * cfg.hidden_size *
               (cfg.untie_embeddings_and_output_weights ? 2 : 1)), (long long)m->table.n_global);
   PetscCall(fs_model_init_params(m, (uint64_t)targs.seed));
   PetscCall(fs_trainer_create(layout->dp_comm, m, &targs, &t));
-  t->world = layout->world; /* checkpoints and stop decisions involve every TP and DP rank */
+  t->world = layout->world; /* checkpoints and stop decisions involve every TP, PP and DP rank */
   snprintf(t->tokenizer_json, sizeof t->tokenizer_json, "{\"type\": \"%s\", \"vocab_size\": %d}",
            topts.type == FS_TOKENIZER_AQUILA ? "aquila" : "gpt2bpe", cfg.vocab_size);
   if (targs.load[0]) {

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include "fs_trainer.h"
 #include "fs_log.h"
+#include "fs_pipeline.h"
 #include "fs_timer.h"
 #include "fs_train_ckpt.h"
 #include "fs_train_signal.h"
@@ -132,6 +133,25 @@ static PetscErrorCode load_micro_batch(struct fs_trainer *t, struct fs_sample_so
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* the pipeline schedule's view of the micro-batches of a global batch (pp > 1) */
+struct pp_feed {
+  struct fs_trainer *t;
+  struct fs_sample_source *src;
+  int64_t start;
+};
+
+static PetscErrorCode pp_load(void *ctx, int64_t mb, const int32_t **tokens, const int32_t **targets)
+{
+  struct pp_feed *f = ctx;
+  struct fs_trainer *t = f->t;
+
+  PetscFunctionBegin;
+  PetscCall(load_micro_batch(t, f->src, f->start + mb * t->args.micro_batch_size * t->dp_size +
+                                          t->dp_rank * t->args.micro_batch_size));
+  *tokens = t->inputs, *targets = t->targets;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* loss over one global batch starting at sample `start`; with grads, accumulates the averaged gradient.
  * Each micro-batch's loss is its token mean (Megatron), weighted 1 / (micro-batches x data-parallel ranks). */
 static PetscErrorCode global_batch(struct fs_trainer *t, struct fs_sample_source *src, int64_t start, int64_t gbs,
@@ -143,7 +163,13 @@ static PetscErrorCode global_batch(struct fs_trainer *t, struct fs_sample_source
   double local = 0;
 
   PetscFunctionBegin;
-  for (int64_t mb = 0; mb < n_micro; mb++) {
+  if (m->pp > 1) { /* 1F1B over the stages; the last stage's loss sum comes back on every stage */
+    struct pp_feed f = {t, src, start};
+    PetscCall(PetscLogEventBegin(ev_fwdbwd, 0, 0, 0, 0));
+    PetscCall(fs_pipeline_run(m, n_micro, (int)mbs, (int)T, with_grad, pp_load, &f, &local));
+    PetscCall(PetscLogEventEnd(ev_fwdbwd, 0, 0, 0, 0));
+  }
+  for (int64_t mb = 0; mb < n_micro && m->pp == 1; mb++) {
     double l;
     int64_t n_tok;
     PetscCall(load_micro_batch(t, src, start + mb * mbs * t->dp_size + t->dp_rank * mbs));
@@ -321,14 +347,29 @@ PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t)
   PetscCallMPI(MPI_Comm_size(t->world, &wsize));
   PetscCallMPI(MPI_Allreduce(mine, hi, 5, MPI_DOUBLE, MPI_MAX, t->world));
   PetscCallMPI(MPI_Allreduce(mine, lo, 5, MPI_DOUBLE, MPI_MIN, t->world));
-  fs_log_info("memory per rank (MB, max over %d rank(s), %d data-parallel x %d tensor-parallel): parameters %.2f | "
+  fs_log_info("memory per rank (MB, max over %d rank(s), %d data-parallel x %d tensor-parallel x %d pipeline): "
+              "parameters %.2f | "
               "gradients %.2f | optimizer state %.2f (%s) | activations %.2f (estimated, micro-batch %d x %d) | total "
-              "%.2f | peak RSS measured %.1f (min over ranks %.1f)", wsize, t->dp_size, m->tp, hi[0] / MB, hi[1] / MB, hi[2] / MB,
+              "%.2f | peak RSS measured %.1f (min over ranks %.1f)", wsize, t->dp_size, m->tp, m->pp, hi[0] / MB, hi[1] / MB, hi[2] / MB,
               t->dist ? "distributed optimizer: this rank's shard" : "replicated", hi[3] / MB, m->B, m->T,
               (hi[0] + hi[1] + hi[2] + hi[3]) / MB, hi[4] / MB, lo[4] / MB);
   /* exact bytes for scripts: the optimizer state allocated per rank (max and min over the ranks) */
   fs_log_info("optimizer state bytes per rank: max %.0f min %.0f (%d rank(s), %s)", hi[2], lo[2], t->dp_size,
               t->dist ? "sharded" : "replicated");
+  if (m->pp > 1) { /* the stages differ (embeddings on the first, output layer on the last): one line each */
+    double *st;
+    FSCalloc(5 * m->pp * sizeof(double), &st);
+    memcpy(st + 5 * m->pp_rank, mine, sizeof mine);
+    PetscErrorCode ierr = MPI_Allreduce(MPI_IN_PLACE, st, 5 * m->pp, MPI_DOUBLE, MPI_MAX, t->world);
+    for (int s = 0; s < m->pp && !ierr; s++)
+      fs_log_info("  pipeline stage %d (layers %d-%d of %d, max over its ranks, MB): parameters %.2f | gradients "
+                  "%.2f | optimizer state %.2f | activations %.2f (%d micro-batches in flight) | total %.2f | peak RSS "
+                  "%.1f", s, s * (m->cfg.num_layers / m->pp), (s + 1) * (m->cfg.num_layers / m->pp) - 1,
+                  m->cfg.num_layers, st[5 * s] / MB, st[5 * s + 1] / MB, st[5 * s + 2] / MB, st[5 * s + 3] / MB,
+                  m->pp - s, (st[5 * s] + st[5 * s + 1] + st[5 * s + 2] + st[5 * s + 3]) / MB, st[5 * s + 4] / MB);
+    free(st);
+    PetscCallMPI(ierr);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -40,7 +40,7 @@ for structure in llama gpt2; do
   run ${structure}_selective 2 -tensor_model_parallel_size 2 -sequence_parallel -recompute_granularity selective
   echo "== $structure"
   $PYTHON "${top_srcdir:-.}/tests/mpi/tp_losses.py" "$tmp/${structure}_tp1.jsonl" "$tmp/${structure}_tp2.jsonl" \
-    "$tmp/${structure}_tp2.rest.jsonl" "$tmp/${structure}_tp2sp.jsonl" "$tmp/${structure}_tp2dp2.jsonl" \
+    "$tmp/${structure}_tp2sp.jsonl" "$tmp/${structure}_tp2dp2.jsonl" \
     "$tmp/${structure}_tp2dp2sp.jsonl" "$tmp/${structure}_full.jsonl" "$tmp/${structure}_selective.jsonl" || exit 1
 done
 grep "memory per rank" "$tmp/llama_tp1.log" "$tmp/llama_tp2sp.log" | head -n 2
