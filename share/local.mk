@@ -14,4 +14,5 @@ dist_tokaquila_DATA = share/flagscale/tokenizers/aquila/vocab.json share/flagsca
 configsdir = $(pkgdatadir)/configs
 dist_configs_DATA = share/flagscale/configs/demo-llama.opts share/flagscale/configs/aquila-7b.opts \
 	share/flagscale/configs/aquila-34b.opts share/flagscale/configs/aquila-70b.opts \
-	share/flagscale/configs/llama-small-bench.opts
+	share/flagscale/configs/llama-small-bench.opts share/flagscale/configs/aquila-34b-sft.opts \
+	share/flagscale/configs/demo-sft.opts

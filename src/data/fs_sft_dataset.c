@@ -88,7 +88,7 @@ PetscErrorCode fs_sft_load(const char *path, const struct fs_sft_opts *o, struct
     ierr = PETSC_ERR_FILE_UNEXPECTED;
     (void)PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, ierr, PETSC_ERROR_INITIAL,
                      "%s: no usable sample in %lld line(s)%s", path, (long long)ds->n_lines,
-                     ds->n_dropped ? " (every one has no trained token within -seq_length)" : "");
+                     ds->n_dropped ? " (none has a trained token within -seq_length: raise -seq_length or shorten the prompts)" : "");
   }
   if (ierr) fs_sft_destroy(&ds);
   PetscCall(ierr);

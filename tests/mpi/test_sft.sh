@@ -71,4 +71,17 @@ if $MPIEXEC -np 1 "$bin/flagscale-finetune" $ft -hidden_size 64 > "$tmp/dis.log"
   echo "FAIL: -hidden_size 64 accepted for a hidden-32 checkpoint"; exit 1
 fi
 grep -q "disagrees with the checkpoint" "$tmp/dis.log" || { cat "$tmp/dis.log"; echo "FAIL: disagreement message"; exit 1; }
+
+# 6. the shipped SFT option files: every option is one flagscale-finetune knows; the demo recipe trains
+help=$("$bin/flagscale-finetune" -help) || { echo "FAIL: -help"; exit 1; }
+for f in aquila-34b-sft.opts demo-sft.opts; do
+  for opt in $(grep -o '^-[a-z_0-9]*' "$FLAGSCALE_DATA_DIR/configs/$f"); do
+    echo "$help" | grep -q -- "^  $opt " || { echo "FAIL: $f: $opt is not an option of flagscale-finetune"; exit 1; }
+  done
+done
+$MPIEXEC -np 1 "$bin/flagscale-finetune" -options_file "$FLAGSCALE_DATA_DIR/configs/demo-sft.opts" -load "$tmp/pre" \
+  -train_data_path "$tmp/train.jsonl" -valid_data_path "$tmp/valid.jsonl" -train_iters 2 -eval_interval 1 \
+  -seq_length 64 -max_position_embeddings 64 \
+  > "$tmp/demo.log" 2>&1 || { cat "$tmp/demo.log"; echo "FAIL: demo-sft.opts"; exit 1; }
+grep -q "validation loss at iteration 2" "$tmp/demo.log" || { cat "$tmp/demo.log"; echo "FAIL: demo-sft.opts"; exit 1; }
 echo "ok"
