@@ -1,0 +1,1 @@
+# tests/gpu: GPU tests (built with CUDA; skip without a GPU)
