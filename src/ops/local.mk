@@ -1,9 +1,25 @@
 # src/ops: the backend op table; cuda/ is compiled with nvcc when configure found CUDA
 if HAVE_CUDA
 libflagscale_a_SOURCES += src/ops/cuda/fs_cuda_info.cu
+# the CUDA op table (fs_ops_cuda.h): kernels in .cu (nvcc), the table and the error exit in C (mpicc: mpi.h)
+libflagscale_a_SOURCES += src/ops/cuda/fs_ops_cuda_util.cu src/ops/cuda/fs_ops_cuda_dense.cu \
+	src/ops/cuda/fs_ops_cuda_pointwise.cu src/ops/cuda/fs_ops_cuda_norm.cu src/ops/cuda/fs_ops_cuda_rope.cu \
+	src/ops/cuda/fs_ops_cuda_attn.cu src/ops/cuda/fs_ops_cuda_xent.cu src/ops/cuda/fs_ops_cuda_table.c \
+	src/ops/cuda/fs_ops_cuda_fatal.c src/ops/cuda/fs_ops_cuda_impl.h src/ops/cuda/fs_ops_cuda_common.cuh
+# the .cu rule tracks no header dependencies: state them
+FS_CUDA_OPS_HDRS = $(srcdir)/src/ops/cuda/fs_ops_cuda_common.cuh $(srcdir)/src/ops/cuda/fs_ops_cuda_impl.h \
+	$(srcdir)/src/ops/cuda/fs_ops_cuda.h $(srcdir)/src/ops/fs_ops.h
+src/ops/cuda/fs_ops_cuda_util.$(OBJEXT) src/ops/cuda/fs_ops_cuda_dense.$(OBJEXT) \
+	src/ops/cuda/fs_ops_cuda_pointwise.$(OBJEXT) src/ops/cuda/fs_ops_cuda_norm.$(OBJEXT) \
+	src/ops/cuda/fs_ops_cuda_rope.$(OBJEXT) src/ops/cuda/fs_ops_cuda_attn.$(OBJEXT) \
+	src/ops/cuda/fs_ops_cuda_xent.$(OBJEXT): $(FS_CUDA_OPS_HDRS)
 endif
-pkginclude_HEADERS += src/ops/cuda/fs_cuda_info.h
+pkginclude_HEADERS += src/ops/cuda/fs_cuda_info.h src/ops/cuda/fs_ops_cuda.h
 EXTRA_DIST += src/ops/cuda/fs_cuda_info.cu
+EXTRA_DIST += src/ops/cuda/fs_ops_cuda_util.cu src/ops/cuda/fs_ops_cuda_dense.cu src/ops/cuda/fs_ops_cuda_pointwise.cu \
+	src/ops/cuda/fs_ops_cuda_norm.cu src/ops/cuda/fs_ops_cuda_rope.cu src/ops/cuda/fs_ops_cuda_attn.cu \
+	src/ops/cuda/fs_ops_cuda_xent.cu src/ops/cuda/fs_ops_cuda_table.c src/ops/cuda/fs_ops_cuda_fatal.c \
+	src/ops/cuda/fs_ops_cuda_impl.h src/ops/cuda/fs_ops_cuda_common.cuh
 
 # ---- the op table (fs_ops.h) and its CPU backends: the reference (plain loops, the oracle) and the fast one
 pkginclude_HEADERS += src/ops/fs_ops.h
