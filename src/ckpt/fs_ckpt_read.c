@@ -442,7 +442,7 @@ static PetscErrorCode read_open(struct fs_ckpt_reader *r, const char *name, int 
   hid_t space = a < 0 ? -1 : H5Aget_space(a);
   hssize_t n = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
   if (space >= 0) H5Sclose(space);
-  t->stored = n == t->n_blocks ? malloc((size_t)n * sizeof *t->stored) : NULL;
+  t->stored = n > 0 && n == t->n_blocks ? malloc((size_t)n * sizeof *t->stored) : NULL;
   st = t->stored ? H5Aread(a, H5T_NATIVE_UINT64, t->stored) : -1;
   if (a >= 0) H5Aclose(a);
   FSCheck(st >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
