@@ -4,4 +4,4 @@ if HAVE_CUDA
 check_PROGRAMS += tests/gpu/test_cuda_ops
 TESTS += tests/gpu/test_cuda_ops
 endif
-EXTRA_DIST += tests/gpu/test_cuda_ops.c
+EXTRA_DIST += tests/gpu/test_cuda_ops.c tests/gpu/device-checks.sh
