@@ -8,7 +8,7 @@ PetscErrorCode fs_parallel_options(struct fs_parallel_opts *o)
   PetscFunctionBegin;
   fs_opt_section("Parallelism and precision");
   PetscCall(fs_opt_int("-tensor_model_parallel_size", 1, "tensor-parallel ranks (Megatron: heads, FFN and vocabulary split; keep within a node)", &o->tp, NULL));
-  PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (only 1 in this release)", &o->pp, NULL));
+  PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (layers split evenly, 1F1B schedule; must divide -num_layers)", &o->pp, NULL));
   PetscCall(fs_opt_bool("-sequence_parallel", PETSC_FALSE, "sequence parallelism (needs tensor parallelism)", &o->sp, NULL));
   PetscCall(fs_opt_bool("-bf16", PETSC_FALSE, "bf16 mixed precision (GPU backend; the CPU backend trains in fp32)", &o->bf16, NULL));
   PetscCall(fs_opt_bool("-fp16", PETSC_FALSE, "fp16 mixed precision with dynamic loss scaling (GPU backend)", &o->fp16, NULL));
@@ -24,9 +24,8 @@ PetscErrorCode fs_parallel_setup(MPI_Comm comm, const struct fs_parallel_opts *o
                                  struct fs_layout **layout)
 {
   PetscFunctionBegin;
-  FSCheck(o->pp == 1, comm, PETSC_ERR_SUP,
-          "pipeline parallelism is not available in this release (got -pipeline_model_parallel_size %lld): use "
-          "tensor and data parallelism with -pipeline_model_parallel_size 1", (long long)o->pp);
+  FSCheck(o->pp >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-pipeline_model_parallel_size must be >= 1 (got %lld)",
+          (long long)o->pp);
   FSCheck(o->tp >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-tensor_model_parallel_size must be >= 1 (got %lld)",
           (long long)o->tp);
   if (o->sp && o->tp == 1) fs_log_warn("-sequence_parallel needs -tensor_model_parallel_size > 1: ignored");
@@ -42,7 +41,10 @@ PetscErrorCode fs_app_model_create(const struct fs_model_config *cfg, const stru
                                    struct fs_model **m)
 {
   PetscFunctionBegin;
-  PetscCall(fs_model_create_tp(cfg, &fs_ops_cpu, layout->tp_comm, m));
+  FSCheck(cfg->num_layers % layout->pp == 0, layout->world, PETSC_ERR_ARG_INCOMP,
+          "-pipeline_model_parallel_size %d must divide -num_layers %d: every stage holds the same number of layers",
+          layout->pp, cfg->num_layers);
+  PetscCall(fs_model_create_pp(cfg, &fs_ops_cpu, layout->tp_comm, layout->pp_comm, m));
   fs_log_info("parameters: %lld (%lld with the padded vocabulary)",
               (long long)((*m)->table.n_global - (int64_t)(cfg->padded_vocab_size - cfg->vocab_size) *
                                                    cfg->hidden_size * (cfg->untie_embeddings_and_output_weights ? 2 : 1)),

@@ -22,8 +22,8 @@ PetscErrorCode fs_parallel_options(struct fs_parallel_opts *o);
  * layout of comm */
 PetscErrorCode fs_parallel_setup(MPI_Comm comm, const struct fs_parallel_opts *o, struct fs_model_config *cfg,
                                  struct fs_layout **layout);
-/* the model of a finalized cfg on this rank of the layout (its tensor-parallel slice), parameters not initialized;
- * logs the parameter count */
+/* the model of a finalized cfg on this rank of the layout (its tensor-parallel slice of its pipeline stage's
+ * layers), parameters not initialized; logs the parameter count */
 PetscErrorCode fs_app_model_create(const struct fs_model_config *cfg, const struct fs_layout *layout,
                                    struct fs_model **m);
 

@@ -1,8 +1,8 @@
 #!/bin/sh
 # test_sft.sh -- flagscale-finetune end to end: a tiny model pretrained here (GPT-2 tokenizer) is fine-tuned on
 # conversations made here (original FlagScale and OpenAI formats in the same file) whose replies follow a fixed
-# style.  Checks: the validation loss goes down; 1 rank, 2 data-parallel ranks and TP=2 give the same losses within
-# 1e-5 over 20 iterations; a run stopped by -exit_interval resumes from -save with bit-identical losses; a
+# style.  Checks: the validation loss goes down; 1 rank, 2 data-parallel ranks, TP=2 and PP=2 give the same losses
+# within 1e-5 over 20 iterations; a run stopped by -exit_interval resumes from -save with bit-identical losses; a
 # malformed line is reported with its line number; model options that disagree with the checkpoint are refused.
 . "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
 check=${top_srcdir:-.}/tests/mpi/test_sft_check.py
@@ -48,8 +48,10 @@ grep -E "fine-tuning data|loading checkpoint" "$tmp/np1.log"
 $PYTHON "$check" falls "$tmp/np1.jsonl" || exit 1
 run dp2 2
 run tp2 2 -tensor_model_parallel_size 2
+run pp2 2 -pipeline_model_parallel_size 2
 $PYTHON "$check" same "$tmp/np1.jsonl" "$tmp/dp2.jsonl" 1e-5 || exit 1
 $PYTHON "$check" same "$tmp/np1.jsonl" "$tmp/tp2.jsonl" 1e-5 || exit 1
+$PYTHON "$check" same "$tmp/np1.jsonl" "$tmp/pp2.jsonl" 1e-5 || exit 1
 
 # 3. preemption: stop at iteration 10, run again: resumes from -save, same losses as the straight run
 run part1 1 -save "$tmp/sft2" -exit_interval 10
