@@ -73,6 +73,7 @@ static PetscErrorCode messages(const json_t *root, const char *where, enum fs_ch
   size_t nt = json_array_size(turns);
   struct fs_chat_msg *m;
   FSMalloc((nt + 1) * sizeof *m, &m);
+  *msgs = m; /* the caller frees it, also after an error */
   int k = 0, last_asst = -1;
   if (instruction && !*instruction) instruction = NULL;
   if (system || instruction) { /* Aquila keeps its default system text before an instruction */
@@ -106,7 +107,7 @@ static PetscErrorCode messages(const json_t *root, const char *where, enum fs_ch
   }
   FSCheck(last_asst >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
           "%s: no assistant (\"gpt\") turn: nothing to train on", where);
-  *msgs = m, *n = last_asst + 1;
+  *n = last_asst + 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
