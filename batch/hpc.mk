@@ -6,10 +6,10 @@
 fsbatchdir = $(pkgdatadir)/batch
 dist_fsbatch_DATA = batch/fs-job.sh
 fsslurmdir = $(pkgdatadir)/batch/slurm
-dist_fsslurm_DATA = batch/slurm/preprocess.sbatch batch/slurm/pretrain.sbatch batch/slurm/convert.sbatch batch/slurm/infer.sbatch batch/slurm/serve.sbatch \
+dist_fsslurm_DATA = batch/slurm/preprocess.sbatch batch/slurm/pretrain.sbatch batch/slurm/finetune.sbatch batch/slurm/convert.sbatch batch/slurm/infer.sbatch batch/slurm/serve.sbatch \
 	batch/slurm/aquila-7b.sbatch batch/slurm/aquila-34b.sbatch batch/slurm/aquila-70b.sbatch
 fspbsdir = $(pkgdatadir)/batch/pbs
-dist_fspbs_DATA = batch/pbs/preprocess.pbs batch/pbs/pretrain.pbs batch/pbs/convert.pbs batch/pbs/infer.pbs batch/pbs/serve.pbs \
+dist_fspbs_DATA = batch/pbs/preprocess.pbs batch/pbs/pretrain.pbs batch/pbs/finetune.pbs batch/pbs/convert.pbs batch/pbs/infer.pbs batch/pbs/serve.pbs \
 	batch/pbs/aquila-7b.pbs batch/pbs/aquila-34b.pbs batch/pbs/aquila-70b.pbs
 
 # ---- environment modulefile, installed as PREFIX/share/modulefiles/flagscale/VERSION (module use
@@ -38,11 +38,12 @@ uninstall-local:
 	rm -f '$(DESTDIR)$(modulefiledir)/$(PACKAGE_VERSION)'
 
 # ---- man pages: one per executable, generated from its -help (so they cannot drift) + doc/man/APP.sections
-FS_MAN_APPS = flagscale-preprocess flagscale-pretrain flagscale-convert flagscale-infer flagscale-serve
+FS_MAN_APPS = flagscale-preprocess flagscale-pretrain flagscale-finetune flagscale-convert flagscale-infer flagscale-serve
 nodist_man_MANS = doc/man/flagscale-preprocess.1 doc/man/flagscale-pretrain.1 doc/man/flagscale-convert.1 \
-	doc/man/flagscale-infer.1 doc/man/flagscale-serve.1
+	doc/man/flagscale-infer.1 doc/man/flagscale-serve.1 doc/man/flagscale-finetune.1
 EXTRA_DIST += doc/man/gen-man.sh doc/man/flagscale-preprocess.sections doc/man/flagscale-pretrain.sections \
-	doc/man/flagscale-convert.sections doc/man/flagscale-infer.sections doc/man/flagscale-serve.sections
+	doc/man/flagscale-convert.sections doc/man/flagscale-infer.sections doc/man/flagscale-serve.sections \
+	doc/man/flagscale-finetune.sections
 CLEANFILES += $(nodist_man_MANS)
 doc/man/%.1: apps/% $(srcdir)/doc/man/gen-man.sh $(srcdir)/doc/man/%.sections
 	$(AM_V_GEN)$(MKDIR_P) doc/man && \

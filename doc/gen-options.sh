@@ -6,7 +6,7 @@ echo "# Options reference"
 echo
 echo "Generated from \`-help\` by \`doc/gen-options.sh\`; every app also takes \`-help\`, \`-version\` and"
 echo "\`-options_file FILE\`. Defaults that are paths show the build's install prefix."
-for app in flagscale-preprocess flagscale-pretrain flagscale-convert flagscale-infer flagscale-serve; do
+for app in flagscale-preprocess flagscale-pretrain flagscale-finetune flagscale-convert flagscale-infer flagscale-serve; do
   echo
   echo "## $app"
   echo

@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/hpc/hpc_common.sh"
 trap 'rm -rf "$tmp"' EXIT
 command -v groff >/dev/null || { echo "SKIP: groff is not installed (Debian: groff-base)"; exit 77; }
-for app in flagscale-preprocess flagscale-pretrain flagscale-convert flagscale-infer flagscale-serve; do
+for app in flagscale-preprocess flagscale-pretrain flagscale-finetune flagscale-convert flagscale-infer flagscale-serve; do
   page=$top_builddir/doc/man/$app.1
   check "$app.1 was built" test -s "$page"
   [ -s "$page" ] || continue

@@ -7,7 +7,8 @@
 #   2. pretrain.sbatch with a tiny model, 4 iterations, srun --mpi=pmix; 3. the same with FS_LAUNCHER=mpirun:
 #      both COMPLETED, log <name>-<jobid>.out, 2 data-parallel ranks, and the same losses;
 #   4. convert.sbatch exports the checkpoint to Hugging Face; 5. infer.sbatch generates from it;
-#   6. serve.sbatch serves it over HTTP (health and a completion), then scancel.
+#   6. finetune.sbatch fine-tunes it on a few conversations; 7. serve.sbatch serves it over HTTP (health and a
+#      completion), then scancel.
 # Needs root (the daemons run as root) and slurm-wlm + munge; skips (77) otherwise.  Daemons are stopped by PID.
 . "$top_srcdir/tests/hpc/hpc_common.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run the Slurm daemons"; rm -rf "$tmp"; exit 77; }
@@ -96,6 +97,13 @@ finish "$j4" fs-convert
 check "convert.sbatch wrote a Hugging Face folder" test -s hf/config.json -a -s hf/model.safetensors
 finish "$j5" fs-infer
 check "infer.sbatch wrote a completion" grep -q '"text"' infer.jsonl
+for i in $(seq 1 24); do
+  printf '{"messages": [{"role": "user", "content": "What is %s?"}, {"role": "assistant", "content": "It is %s."}]}\n' $i $i
+done > chats.jsonl
+j7=$(submit "$sb/finetune.sbatch" demo-sft -load "$PWD/checkpoints/pt-srun" -train_data_path "$PWD/chats.jsonl" \
+       -train_iters 3 -eval_interval 0 -micro_batch_size 2 -global_batch_size 4)
+finish "$j7" fs-finetune
+check "finetune.sbatch trained 3 iterations and saved" test -s checkpoints/fs-finetune/latest_checkpointed_iteration.txt
 port=$((20000 + $$ % 20000))
 j6=$(submit "$sb/serve.sbatch" -load "$PWD/checkpoints/pt-srun" -host 127.0.0.1 -port $port)
 ok=1

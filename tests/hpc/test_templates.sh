@@ -3,7 +3,7 @@
 # there is a Slurm and a PBS template for every app (test_slurm.sh and test_pbs.sh run them).
 fail=0
 src=${top_srcdir:-.}
-for app in preprocess pretrain convert infer serve; do
+for app in preprocess pretrain finetune convert infer serve; do
   for t in "$src/batch/slurm/$app.sbatch" "$src/batch/pbs/$app.pbs"; do
     [ -f "$t" ] || { echo "FAIL: no template $t"; fail=1; continue; }
     bash -n "$t" || { echo "FAIL: $t does not parse"; fail=1; }
