@@ -264,10 +264,12 @@ static const char *jnum(char *buf, double x)
 static PetscErrorCode report(struct fs_trainer *t, double ms_per_iter, int64_t gbs)
 {
   const double tokens_s = (double)gbs * t->model->cfg.seq_length / (ms_per_iter * 1e-3);
-  const double tflops = tokens_s * t->flops_per_token / t->dp_size / 1e12;
   char b1[32], b2[32];
+  int wsize;
 
   PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(t->world, &wsize)); /* every rank of the layout shares the work: TP, PP and DP */
+  const double tflops = tokens_s * t->flops_per_token / wsize / 1e12;
   fs_log_info(" iteration %8lld/%8lld | consumed samples: %10lld | elapsed time per iteration (ms): %.1f | learning rate: "
               "%.6E | global batch size: %5lld | lm loss: %.6E | grad norm: %.3f | number of skipped iterations: %3lld | "
               "number of nan iterations: %3lld | tokens/s: %.0f | TFLOP/s per rank: %.3f",
