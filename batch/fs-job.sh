@@ -82,8 +82,10 @@ fs_launch_cmd() {
   if [ "$launcher" = srun ]; then
     # PMIx: Debian's (and most) Open MPI have no Slurm PMI-2 support.  Tasks, GPUs per task and GPU binding
     # come from the #SBATCH lines; --kill-on-bad-exit stops every rank when one fails.
+    # --export=ALL: the steps get the environment this script set up (module load), even when the job was
+    # submitted with --export=none (as the qsub wrapper of slurm-wlm-torque does)
     # shellcheck disable=SC2206
-    FS_LAUNCH=(srun --mpi=pmix --kill-on-bad-exit=1 --cpu-bind=cores ${FS_SRUN_ARGS:-})
+    FS_LAUNCH=(srun --mpi=pmix --export=ALL --kill-on-bad-exit=1 --cpu-bind=cores ${FS_SRUN_ARGS:-})
   elif [ "$FS_SCHED" = slurm ]; then
     # Open MPI reads the Slurm allocation (tasks per node) itself
     # shellcheck disable=SC2206

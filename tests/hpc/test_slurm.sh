@@ -7,6 +7,7 @@
 #   2. pretrain.sbatch with a tiny model, 4 iterations, srun --mpi=pmix; 3. the same with FS_LAUNCHER=mpirun:
 #      both COMPLETED, log <name>-<jobid>.out, 2 data-parallel ranks, and the same losses;
 #   4. convert.sbatch exports the checkpoint to Hugging Face; 5. infer.sbatch generates from it;
+#   PBS: preprocess.pbs submitted through slurm-wlm-torque's qsub wrapper gives the same dataset.
 #   6. finetune.sbatch fine-tunes it on a few conversations; 7. serve.sbatch serves it over HTTP (health and a
 #      completion), then scancel.
 # Needs root (the daemons run as root) and slurm-wlm + munge; skips (77) otherwise.  Daemons are stopped by PID.
@@ -70,6 +71,26 @@ mkdir ref && (cd ref && mpirun -np 2 "$p/bin/flagscale-preprocess" -input ../doc
   -append_eod -log_interval 0 > log 2>&1)
 check "dataset from the Slurm job = dataset from mpirun (.bin)" cmp docs_text_document.bin ref/docs_text_document.bin
 check "dataset from the Slurm job = dataset from mpirun (.idx)" cmp docs_text_document.idx ref/docs_text_document.idx
+
+# the PBS template through slurm-wlm-torque's qsub wrapper (a PBS front end on Slurm; no real PBS server exists
+# here): same dataset as the Slurm template's
+if command -v qsub >/dev/null; then
+  mkdir -p qsub
+  # the wrapper passes -v values unquoted and exports nothing else (--export=none): the options go in a file and
+  # the job loads the installed module by its path
+  printf -- '-input %s\n-output_prefix %s\n-append_eod\n-log_interval 0\n' "$PWD/docs.jsonl" "$PWD/qsub/docs" > qsub/pp.opts
+  qsub -v "FS_OPTIONS_FILE=$PWD/qsub/pp.opts,FS_MODULE=$p/share/modulefiles/flagscale/$(ls "$p/share/modulefiles/flagscale")" \
+    -l walltime=00:03:00 "$FLAGSCALE_DATA_DIR/batch/pbs/preprocess.pbs" > qsub.out 2> qsub.err
+  echo "qsub said: $(cat qsub.out qsub.err)"
+  jq=$(grep -o '^[0-9][0-9]*' qsub.out | head -n 1)
+  check "qsub (slurm-wlm-torque) accepted preprocess.pbs" test -n "$jq"
+  state=$(fs_slurm_wait "$jq" 90)
+  check "preprocess.pbs through qsub (slurm-wlm-torque) COMPLETED (job ${jq:-none}: ${state:-nothing})" test "$state" = COMPLETED
+  check "preprocess.pbs through qsub: same dataset as preprocess.sbatch" cmp qsub/docs_text_document.bin docs_text_document.bin
+  [ "$state" = COMPLETED ] || { ls; cat preprocess.pbs.o"$jq" preprocess.pbs.e"$jq" 2>/dev/null | tail -n 20; }
+else
+  echo "NOTE: no qsub (Debian: slurm-wlm-torque): the PBS template is run only by test_pbs.sh's emulation"
+fi
 
 finish "$j2" pt-srun
 finish "$j3" pt-mpirun
