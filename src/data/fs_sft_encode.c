@@ -130,7 +130,7 @@ static PetscErrorCode encode_convo(const json_t *root, const char *where, const 
     /* the prompt before reply i extends what is already tokenized: its new part is masked */
     if ((ierr = fs_chat_render(o->tmpl, m, i, &prompt))) goto done;
     size_t np = strlen(prompt);
-    if (np < n_done || memcmp(prompt, done, n_done)) {
+    if (np < n_done || (n_done && memcmp(prompt, done, n_done))) {
       ierr = PETSC_ERR_PLIB;
       (void)PetscError(PETSC_COMM_SELF, __LINE__, PETSC_FUNCTION_NAME, __FILE__, ierr, PETSC_ERROR_INITIAL,
                        "%s: the %s template does not render turn by turn (internal error)", where,
