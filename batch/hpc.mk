@@ -55,3 +55,4 @@ TESTS += tests/hpc/test_man.sh tests/hpc/test_modulefile.sh tests/hpc/test_slurm
 EXTRA_DIST += tests/hpc/test_man.sh tests/hpc/test_modulefile.sh tests/hpc/test_slurm.sh tests/hpc/test_slurm_requeue.sh \
 	tests/hpc/test_pbs.sh tests/hpc/test_templates.sh \
 	tests/hpc/slurm_local.sh tests/hpc/hpc_common.sh
+CLEANFILES += .hpc-install.lock
