@@ -65,6 +65,8 @@ struct fs_engine_opts {
   int block_size;          /* tokens per cache block */
 };
 void fs_engine_opts_default(struct fs_engine_opts *o); /* 16 sequences, 512 tokens, 256 MiB, blocks of 16 */
+/* the options -max_batch_size -max_step_tokens -kv_cache_mb -kv_block_size over the defaults */
+PetscErrorCode fs_engine_options(struct fs_engine_opts *o);
 
 struct fs_engine_stats {
   int64_t steps, prefill_tokens, decode_tokens, preemptions;

@@ -27,7 +27,6 @@ struct infer_args {
 static PetscErrorCode read_args(struct infer_args *a)
 {
   int64_t v;
-  double r;
 
   PetscFunctionBegin;
   fs_opt_section("Input");
@@ -54,15 +53,7 @@ static PetscErrorCode read_args(struct infer_args *a)
                         NULL));
   PetscCall(fs_opt_string_list("-stop", NULL, "stop strings (comma-separated), cut from the output", &a->stop,
                                &a->n_stop, NULL));
-  fs_opt_section("Engine");
-  PetscCall(fs_opt_int("-max_batch_size", 16, "sequences decoded together at most", &v, NULL));
-  a->eng.max_batch_size = (int)v;
-  PetscCall(fs_opt_int("-max_step_tokens", 512, "tokens in one forward at most (prompts are prefilled in chunks)",
-                       &a->eng.max_step_tokens, NULL));
-  PetscCall(fs_opt_real("-kv_cache_mb", 256, "memory for the paged KV cache, MiB", &r, NULL));
-  a->eng.kv_cache_bytes = (size_t)(r * 1048576.0);
-  PetscCall(fs_opt_int("-kv_block_size", 16, "tokens per KV cache block", &v, NULL));
-  a->eng.block_size = (int)v;
+  PetscCall(fs_engine_options(&a->eng));
   fs_opt_section("Output");
   PetscCall(fs_opt_string("-output", NULL, "write the completions as JSONL (prompt, text, tokens, logprobs, "
                           "finish_reason)", a->output, NULL));

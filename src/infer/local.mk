@@ -10,5 +10,5 @@ pkginclude_HEADERS += src/infer/fs_sampler.h src/infer/fs_engine.h
 # engine: batching independence, preemption, greedy vs full forward, scoring, stops, streaming; the sampler
 check_PROGRAMS += tests/unit/test_infer_engine
 TESTS += tests/unit/test_infer_engine
-libflagscale_a_SOURCES += src/infer/fs_infer_prompts.c src/infer/fs_infer_app.c src/infer/fs_checkpoint_info.c
+libflagscale_a_SOURCES += src/infer/fs_infer_prompts.c src/infer/fs_infer_app.c src/infer/fs_checkpoint_info.c src/infer/fs_engine_options.c
 pkginclude_HEADERS += src/infer/fs_infer_prompts.h src/infer/fs_infer_app.h src/infer/fs_checkpoint_info.h

@@ -32,9 +32,6 @@ static void on_signal(int sig)
 
 static PetscErrorCode read_args(struct serve_args *a)
 {
-  int64_t v;
-  double r;
-
   PetscFunctionBegin;
   fs_opt_section("Model");
   PetscCall(fs_opt_string("-load", NULL, "checkpoint directory (latest iteration) or .h5 file written by "
@@ -52,15 +49,7 @@ static PetscErrorCode read_args(struct serve_args *a)
   PetscCall(fs_opt_int("-max_queue", 256, "prompts queued or running at most; more are refused with 503",
                        &a->max_queue, NULL));
   PetscCall(fs_opt_int("-max_connections", 128, "open connections at most", &a->max_conn, NULL));
-  fs_opt_section("Engine");
-  PetscCall(fs_opt_int("-max_batch_size", 16, "sequences decoded together at most", &v, NULL));
-  a->eng.max_batch_size = (int)v;
-  PetscCall(fs_opt_int("-max_step_tokens", 512, "tokens in one forward at most (prompts are prefilled in chunks)",
-                       &a->eng.max_step_tokens, NULL));
-  PetscCall(fs_opt_real("-kv_cache_mb", 256, "memory for the paged KV cache, MiB", &r, NULL));
-  a->eng.kv_cache_bytes = (size_t)(r * 1048576.0);
-  PetscCall(fs_opt_int("-kv_block_size", 16, "tokens per KV cache block", &v, NULL));
-  a->eng.block_size = (int)v;
+  PetscCall(fs_engine_options(&a->eng));
   PetscCall(fs_opt_int("-engine_recycle", 1000, "an idle engine is recreated after this many prompts (it keeps "
                        "every result until then)", &a->recycle, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
