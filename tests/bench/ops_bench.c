@@ -60,9 +60,9 @@ static double run_attention(const struct fs_ops *ops, struct shape s, int reps, 
   double best = 1e30, bestf = 1e30;
   for (int r = 0; r < reps; r++) {
     double t0 = now();
-    ops->attention_forward(o, lse, q, k, v, s.B, s.T, s.NH, s.NKV, s.D);
+    ops->attention_forward(o, lse, q, k, v, s.B, s.T, s.NH, s.NKV, s.D, NULL);
     double t1 = now();
-    ops->attention_backward(dq, dk, dv, o, q, k, v, o, lse, s.B, s.T, s.NH, s.NKV, s.D);
+    ops->attention_backward(dq, dk, dv, o, q, k, v, o, lse, s.B, s.T, s.NH, s.NKV, s.D, NULL);
     double t = now() - t0;
     best = t < best ? t : best;
     bestf = t1 - t0 < bestf ? t1 - t0 : bestf;

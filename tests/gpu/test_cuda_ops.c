@@ -155,11 +155,11 @@ static void test_embedding(void)
   float *dwpe = tops_rand((int64_t)maxT * C, -1, 1);
   float *gwpe = dev_put(wpe, (int64_t)maxT * C), *gp = dev_put(p, n), *gdp = dev_put(dp, n);
   float *gdwpe = dev_put(dwpe, (int64_t)maxT * C);
-  R->position_forward(p, wpe, B, T, C);
-  G->position_forward(gp, gwpe, B, T, C);
+  R->position_forward(p, wpe, B, T, C, NULL);
+  G->position_forward(gp, gwpe, B, T, C, NULL);
   check("position_forward out (+=)", gp, p, n, TOL_EW);
-  R->position_backward(dwpe, dp, B, T, C);
-  G->position_backward(gdwpe, gdp, B, T, C);
+  R->position_backward(dwpe, dp, B, T, C, NULL);
+  G->position_backward(gdwpe, gdp, B, T, C, NULL);
   check("position_backward dwpe (+=, rows >= T untouched)", gdwpe, dwpe, (int64_t)maxT * C, TOL_EW);
   dev_free_all();
   free(tok), free(wte), free(y), free(dy), free(dwte), free(wpe), free(p), free(dp), free(dwpe);
@@ -211,11 +211,11 @@ static void test_rope(int B, int T, int H, int D, float base, int pos_offset)
   printf("rope B=%d T=%d H=%d D=%d base=%g offset=%d\n", B, T, H, D, base, pos_offset);
   int64_t n = (int64_t)B * T * H * D;
   float *x0 = tops_rand(n, -1, 1), *x = tops_copy(x0, n), *gx = dev_put(x0, n);
-  R->rope_forward(x, B, T, H, D, base, pos_offset);
-  G->rope_forward(gx, B, T, H, D, base, pos_offset);
+  R->rope_forward(x, B, T, H, D, base, pos_offset, NULL);
+  G->rope_forward(gx, B, T, H, D, base, pos_offset, NULL);
   check("rope_forward", gx, x, n, TOL_EW);
-  R->rope_backward(x, B, T, H, D, base, pos_offset);
-  G->rope_backward(gx, B, T, H, D, base, pos_offset);
+  R->rope_backward(x, B, T, H, D, base, pos_offset, NULL);
+  G->rope_backward(gx, B, T, H, D, base, pos_offset, NULL);
   check("rope_backward", gx, x, n, TOL_EW);
   check("rope_backward(rope_forward(x)) == x", gx, x0, n, TOL_EW);
   dev_free_all();
@@ -230,20 +230,20 @@ static void test_attention(int B, int T, int NH, int NKV, int D)
   float *o = tops_rand(nq, 0, 1), *l = tops_rand(nl, 0, 1);
   float *gq = dev_put(q, nq), *gk = dev_put(k, nk), *gv = dev_put(v, nk), *gdout = dev_put(dout, nq);
   float *go = dev_put(o, nq), *gl = dev_put(l, nl);
-  R->attention_forward(o, l, q, k, v, B, T, NH, NKV, D);
-  G->attention_forward(go, gl, gq, gk, gv, B, T, NH, NKV, D);
+  R->attention_forward(o, l, q, k, v, B, T, NH, NKV, D, NULL);
+  G->attention_forward(go, gl, gq, gk, gv, B, T, NH, NKV, D, NULL);
   check("attention_forward out", go, o, nq, TOL_RED);
   check("attention_forward lse", gl, l, nl, TOL_RED);
   float *dq = tops_rand(nq, 3, 4), *dk = tops_rand(nk, 3, 4), *dv = tops_rand(nk, 3, 4);
   float *gdq = dev_put(dq, nq), *gdk = dev_put(dk, nk), *gdv = dev_put(dv, nk); /* garbage: written (=) */
   float *gor = dev_put(o, nq), *glr = dev_put(l, nl); /* the reference's out and lse: isolates the backward */
-  R->attention_backward(dq, dk, dv, dout, q, k, v, o, l, B, T, NH, NKV, D);
-  G->attention_backward(gdq, gdk, gdv, gdout, gq, gk, gv, gor, glr, B, T, NH, NKV, D);
+  R->attention_backward(dq, dk, dv, dout, q, k, v, o, l, B, T, NH, NKV, D, NULL);
+  G->attention_backward(gdq, gdk, gdv, gdout, gq, gk, gv, gor, glr, B, T, NH, NKV, D, NULL);
   check("attention_backward dq (=)", gdq, dq, nq, TOL_RED);
   check("attention_backward dk (=)", gdk, dk, nk, TOL_RED);
   check("attention_backward dv (=)", gdv, dv, nk, TOL_RED);
   float *gdq2 = dev_put(dq, nq), *gdk2 = dev_put(dk, nk), *gdv2 = dev_put(dv, nk);
-  G->attention_backward(gdq2, gdk2, gdv2, gdout, gq, gk, gv, gor, glr, B, T, NH, NKV, D);
+  G->attention_backward(gdq2, gdk2, gdv2, gdout, gq, gk, gv, gor, glr, B, T, NH, NKV, D, NULL);
   check_same_bits("attention_backward dq (deterministic)", gdq, gdq2, nq);
   check_same_bits("attention_backward dk (deterministic)", gdk, gdk2, nk);
   check_same_bits("attention_backward dv (deterministic)", gdv, gdv2, nk);

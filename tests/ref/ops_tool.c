@@ -61,8 +61,8 @@ int main(int argc, char **argv)
     int64_t nq = (int64_t)B * T * NH * D, nk = (int64_t)B * T * NKV * D, nl = (int64_t)B * NH * T;
     float *q = load("q", nq, 4), *k = load("k", nk, 4), *v = load("v", nk, 4), *dout = load("dout", nq, 4);
     float *out = zeros(nq), *lse = zeros(nl), *dq = zeros(nq), *dk = zeros(nk), *dv = zeros(nk);
-    ops->attention_forward(out, lse, q, k, v, B, T, NH, NKV, D);
-    ops->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, T, NH, NKV, D);
+    ops->attention_forward(out, lse, q, k, v, B, T, NH, NKV, D, NULL);
+    ops->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, T, NH, NKV, D, NULL);
     save("out", out, nq), save("lse", lse, nl), save("dq", dq, nq), save("dk", dk, nk), save("dv", dv, nk);
   } else if (!strcmp(op, "rmsnorm") && na == 3) {
     int64_t N = atoll(a[0]);
@@ -78,8 +78,8 @@ int main(int argc, char **argv)
     float base = (float)atof(a[4]);
     int64_t n = (int64_t)B * T * H * D;
     float *x = load("x", n, 4), *dx = load("dout", n, 4);
-    ops->rope_forward(x, B, T, H, D, base, off);
-    ops->rope_backward(dx, B, T, H, D, base, off);
+    ops->rope_forward(x, B, T, H, D, base, off, NULL);
+    ops->rope_backward(dx, B, T, H, D, base, off, NULL);
     save("y", x, n), save("dx", dx, n);
   } else if (!strcmp(op, "xent") && na == 3) {
     int64_t N = atoll(a[0]);

@@ -115,11 +115,11 @@ static void test_embedding(void)
   float *dout = tops_rand(N * C, -1, 1), *dwte = calloc(V * C, 4), *dwpe = calloc(T * C, 4);
   struct emb c = {B, T, C, tok, dcopy(wte, V * C), dcopy(wpe, T * C), calloc(N * C, 8), dout};
   R->embedding_forward(y, tok, wte, N, C);
-  R->position_forward(y, wpe, B, T, C);
+  R->position_forward(y, wpe, B, T, C, NULL);
   emb_loss(&c);
   check_fwd("embedding+position", y, c.y, N * C);
   R->embedding_backward(dwte, dout, tok, N, C);
-  R->position_backward(dwpe, dout, B, T, C);
+  R->position_backward(dwpe, dout, B, T, C, NULL);
   check_grad("embedding dwte", c.wte, dwte, V * C, emb_loss, &c);
   check_grad("position dwpe", c.wpe, dwpe, T * C, emb_loss, &c);
   free(wte), free(wpe), free(y), free(dout), free(dwte), free(dwpe), free(c.wte), free(c.wpe), free(c.y);
@@ -189,10 +189,10 @@ static void test_rope(void)
   printf("rope B=%d T=%d H=%d D=%d base=10000 offset=3\n", B, T, H, D);
   float *x = tops_rand(n, -1, 1), *y = tops_copy(x, n), *dout = tops_rand(n, -1, 1), *dx = tops_copy(dout, n);
   struct rope c = {B, T, H, D, 3, 10000.0, dcopy(x, n), calloc(n, 8), dout};
-  R->rope_forward(y, B, T, H, D, 10000.0f, 3);
+  R->rope_forward(y, B, T, H, D, 10000.0f, 3, NULL);
   rope_loss(&c);
   check_fwd("rope", y, c.y, n);
-  R->rope_backward(dx, B, T, H, D, 10000.0f, 3);
+  R->rope_backward(dx, B, T, H, D, 10000.0f, 3, NULL);
   check_grad("rope dx", c.x, dx, n, rope_loss, &c);
   free(x), free(y), free(dout), free(dx), free(c.x), free(c.y);
 }
@@ -233,11 +233,11 @@ static void test_attention(void)
   float *y = tops_rand(nq, 0, 1), *lse = tops_rand(nl, 0, 1), *dout = tops_rand(nq, -1, 1);
   float *dq = tops_rand(nq, 0, 1), *dk = tops_rand(nk, 0, 1), *dv = tops_rand(nk, 0, 1);
   struct att c = {B, T, NH, NKV, D, dcopy(q, nq), dcopy(k, nk), dcopy(v, nk), calloc(nq, 8), calloc(nl, 8), dout};
-  R->attention_forward(y, lse, q, k, v, B, T, NH, NKV, D);
+  R->attention_forward(y, lse, q, k, v, B, T, NH, NKV, D, NULL);
   att_loss(&c);
   check_fwd("attention out", y, c.y, nq);
   check_fwd("attention lse", lse, c.lse, nl);
-  R->attention_backward(dq, dk, dv, dout, q, k, v, y, lse, B, T, NH, NKV, D);
+  R->attention_backward(dq, dk, dv, dout, q, k, v, y, lse, B, T, NH, NKV, D, NULL);
   check_grad("attention dq", c.q, dq, nq, att_loss, &c);
   check_grad("attention dk", c.k, dk, nk, att_loss, &c);
   check_grad("attention dv", c.v, dv, nk, att_loss, &c);

@@ -67,13 +67,13 @@ static void test_embedding(void)
 
   float *wpe = tops_rand((int64_t)maxT * C, -1, 1), *pr = tops_rand((int64_t)B * T * C, -1, 1);
   float *pf = tops_copy(pr, (int64_t)B * T * C);
-  R->position_forward(pr, wpe, B, T, C);
-  F->position_forward(pf, wpe, B, T, C);
+  R->position_forward(pr, wpe, B, T, C, NULL);
+  F->position_forward(pf, wpe, B, T, C, NULL);
   check("position_forward out (+=)", pf, pr, (int64_t)B * T * C, TOL);
   float *dpy = tops_rand((int64_t)B * T * C, -1, 1), *dpr = tops_rand((int64_t)maxT * C, -1, 1);
   float *dpf = tops_copy(dpr, (int64_t)maxT * C);
-  R->position_backward(dpr, dpy, B, T, C);
-  F->position_backward(dpf, dpy, B, T, C);
+  R->position_backward(dpr, dpy, B, T, C, NULL);
+  F->position_backward(dpf, dpy, B, T, C, NULL);
   check("position_backward dwpe (+=)", dpf, dpr, (int64_t)maxT * C, TOL);
   free(wte), free(yr), free(yf), free(dy), free(dwr), free(dwf), free(wpe), free(pr), free(pf), free(dpy), free(dpr),
     free(dpf);
@@ -120,11 +120,11 @@ static void test_rope(int B, int T, int H, int D, float base, int pos_offset)
   printf("rope B=%d T=%d H=%d D=%d base=%g offset=%d\n", B, T, H, D, base, pos_offset);
   int64_t n = (int64_t)B * T * H * D;
   float *x0 = tops_rand(n, -1, 1), *xr = tops_copy(x0, n), *xf = tops_copy(x0, n);
-  R->rope_forward(xr, B, T, H, D, base, pos_offset);
-  F->rope_forward(xf, B, T, H, D, base, pos_offset);
+  R->rope_forward(xr, B, T, H, D, base, pos_offset, NULL);
+  F->rope_forward(xf, B, T, H, D, base, pos_offset, NULL);
   check("rope_forward", xf, xr, n, TOL);
-  R->rope_backward(xr, B, T, H, D, base, pos_offset);
-  F->rope_backward(xf, B, T, H, D, base, pos_offset);
+  R->rope_backward(xr, B, T, H, D, base, pos_offset, NULL);
+  F->rope_backward(xf, B, T, H, D, base, pos_offset, NULL);
   check("rope_backward", xf, xr, n, TOL);
   check("rope_backward(rope_forward(x)) == x (fast)", xf, x0, n, 1e-5); /* the rotation is orthogonal */
   free(x0), free(xr), free(xf);
@@ -136,14 +136,14 @@ static void test_attention(int B, int T, int NH, int NKV, int D)
   int64_t nq = (int64_t)B * T * NH * D, nk = (int64_t)B * T * NKV * D, nl = (int64_t)B * NH * T;
   float *q = tops_rand(nq, -2, 2), *k = tops_rand(nk, -2, 2), *v = tops_rand(nk, -1, 1), *dout = tops_rand(nq, -1, 1);
   float *or = tops_rand(nq, 0, 1), *of = tops_rand(nq, 0, 1), *lr = tops_rand(nl, 0, 1), *lf = tops_rand(nl, 0, 1);
-  R->attention_forward(or, lr, q, k, v, B, T, NH, NKV, D);
-  F->attention_forward(of, lf, q, k, v, B, T, NH, NKV, D);
+  R->attention_forward(or, lr, q, k, v, B, T, NH, NKV, D, NULL);
+  F->attention_forward(of, lf, q, k, v, B, T, NH, NKV, D, NULL);
   check("attention_forward out", of, or, nq, TOL);
   check("attention_forward lse", lf, lr, nl, TOL);
   float *dqr = tops_rand(nq, 3, 4), *dqf = tops_rand(nq, 5, 6), *dkr = tops_rand(nk, 3, 4), *dkf = tops_rand(nk, 5, 6);
   float *dvr = tops_rand(nk, 3, 4), *dvf = tops_rand(nk, 5, 6);
-  R->attention_backward(dqr, dkr, dvr, dout, q, k, v, or, lr, B, T, NH, NKV, D);
-  F->attention_backward(dqf, dkf, dvf, dout, q, k, v, or, lr, B, T, NH, NKV, D);
+  R->attention_backward(dqr, dkr, dvr, dout, q, k, v, or, lr, B, T, NH, NKV, D, NULL);
+  F->attention_backward(dqf, dkf, dvf, dout, q, k, v, or, lr, B, T, NH, NKV, D, NULL);
   check("attention_backward dq (=)", dqf, dqr, nq, TOL);
   check("attention_backward dk (=)", dkf, dkr, nk, TOL);
   check("attention_backward dv (=)", dvf, dvr, nk, TOL);
@@ -152,7 +152,7 @@ static void test_attention(int B, int T, int NH, int NKV, int D)
   float *dq1 = tops_rand(nq, 0, 1), *dk1 = tops_rand(nk, 0, 1), *dv1 = tops_rand(nk, 0, 1);
   int nt = omp_get_max_threads();
   omp_set_num_threads(1);
-  F->attention_backward(dq1, dk1, dv1, dout, q, k, v, or, lr, B, T, NH, NKV, D);
+  F->attention_backward(dq1, dk1, dv1, dout, q, k, v, or, lr, B, T, NH, NKV, D, NULL);
   omp_set_num_threads(nt);
   FS_EXPECT(!memcmp(dq1, dqf, nq * 4) && !memcmp(dk1, dkf, nk * 4) && !memcmp(dv1, dvf, nk * 4),
             "attention_backward differs between 1 and %d threads", nt);
