@@ -9,11 +9,11 @@ static int64_t doc_len(const struct fs_sft_dataset *ds, int64_t d) { return ds->
 
 void fs_sft_sample_pos(const struct fs_sft_dataset *ds, int64_t i, int32_t *tokens, uint8_t *loss_mask, int32_t *pos)
 {
-  const int64_t T = ds->opts.seq_length;
-  const int64_t first = ds->pack_offset ? ds->pack_offset[i] : i, last = ds->pack_offset ? ds->pack_offset[i + 1] : i + 1;
-  int64_t j = 0; /* tokens filled */
+  const int64_t T = ds->opts.seq_length, *po = ds->pack_offset;
+  const int64_t first = po ? po[i] : i, last = po ? po[i + 1] : i + 1; /* its conversations: items first .. last */
+  int64_t j = 0;                                                       /* tokens filled */
   for (int64_t e = first; e < last; e++) {
-    const int64_t d = ds->pack_offset ? ds->pack_item[e] : e, at = ds->offset[d], n = doc_len(ds, d); /* j + n <= T + 1 */
+    const int64_t d = po ? ds->pack_item[e] : e, at = ds->offset[d], n = doc_len(ds, d); /* j + n <= T + 1 */
     for (int64_t u = 0; u < n; u++, j++) {
       tokens[j] = ds->ids[at + u];
       if (j > 0) loss_mask[j - 1] = u > 0 && ds->trained[at + u]; /* never the first token of a conversation */
@@ -23,7 +23,7 @@ void fs_sft_sample_pos(const struct fs_sft_dataset *ds, int64_t i, int32_t *toke
   for (int64_t p = 0; j <= T; j++, p++) { /* padding: never trained; packed, it is one more document */
     tokens[j] = ds->opts.pad_id;
     if (j > 0) loss_mask[j - 1] = 0;
-    if (pos && j < T) pos[j] = (int32_t)(ds->pack_offset ? p : j);
+    if (pos && j < T) pos[j] = (int32_t)(po ? p : j);
   }
 }
 
@@ -51,8 +51,8 @@ PetscErrorCode fs_sft_pack(struct fs_sft_dataset *ds)
     if (room[b] < 2) memmove(open + k, open + k + 1, (size_t)(--n_open - k) * sizeof *open); /* full */
   }
   /* counting sort by sample, file order inside each */
-  PetscErrorCode ierr = fs_calloc_((size_t)(n_bins + 1) * sizeof(int64_t), (void **)&ds->pack_offset, "packed samples");
-  if (!ierr) ierr = fs_malloc_((size_t)(nd > 0 ? nd : 1) * sizeof(int64_t), (void **)&ds->pack_item, "packed samples");
+  PetscErrorCode ierr = fs_calloc_((size_t)(n_bins + 1) * sizeof(int64_t), (void **)&ds->pack_offset, "samples");
+  if (!ierr) ierr = fs_malloc_((size_t)(nd > 0 ? nd : 1) * sizeof(int64_t), (void **)&ds->pack_item, "samples");
   if (!ierr) {
     for (int64_t d = 0; d < nd; d++) ds->pack_offset[bin[d] + 1]++;
     for (int64_t b = 0; b < n_bins; b++) ds->pack_offset[b + 1] += ds->pack_offset[b];

@@ -24,7 +24,8 @@ struct sft_ctx {
   uint8_t *scratch;
 };
 
-static PetscErrorCode sft_get_masked(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask)
+/* sample k with its loss mask and, when pos is not NULL, the positions inside its conversations (packed data) */
+static PetscErrorCode sft_get_packed(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask, int32_t *pos)
 {
   struct sft_ctx *c = ctx;
   int64_t i;
@@ -32,19 +33,14 @@ static PetscErrorCode sft_get_masked(void *ctx, int64_t k, int32_t *tokens, uint
   PetscFunctionBegin;
   if (c->shuffle) PetscCall(fs_sft_cyclic_index(c->ds, c->seed, k, &i));
   else i = (c->period > 0 ? k % c->period : k) % c->ds->n;
-  fs_sft_sample(c->ds, i, tokens, loss_mask);
+  fs_sft_sample_pos(c->ds, i, tokens, loss_mask, pos);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* packed training samples: as sft_get_masked, with the positions inside each conversation */
-static PetscErrorCode sft_get_packed(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask, int32_t *pos)
+static PetscErrorCode sft_get_masked(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask)
 {
-  struct sft_ctx *c = ctx;
-  int64_t i;
-
   PetscFunctionBegin;
-  PetscCall(fs_sft_cyclic_index(c->ds, c->seed, k, &i));
-  fs_sft_sample_pos(c->ds, i, tokens, loss_mask, pos);
+  PetscCall(sft_get_packed(ctx, k, tokens, loss_mask, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -156,19 +156,16 @@ static void test_embedding(void)
   float *dwpe = tops_rand((int64_t)maxT * C, -1, 1);
   float *gwpe = dev_put(wpe, (int64_t)maxT * C), *gp = dev_put(p, n), *gdp = dev_put(dp, n);
   float *gdwpe = dev_put(dwpe, (int64_t)maxT * C);
-  R->position_forward(p, wpe, B, T, C, NULL);
-  G->position_forward(gp, gwpe, B, T, C, NULL);
-  check("position_forward out (+=)", gp, p, n, TOL_EW);
-  R->position_backward(dwpe, dp, B, T, C, NULL);
-  G->position_backward(gdwpe, gdp, B, T, C, NULL);
-  check("position_backward dwpe (+=, rows >= T untouched)", gdwpe, dwpe, (int64_t)maxT * C, TOL_EW);
   int32_t *pos = tops_positions(B, T, 5), *gpos = dev_put_i32(pos, (int64_t)B * T);
-  R->position_forward(p, wpe, B, T, C, pos);
-  G->position_forward(gp, gwpe, B, T, C, gpos);
-  check("position_forward out (+=), packed", gp, p, n, TOL_EW);
-  R->position_backward(dwpe, dp, B, T, C, pos);
-  G->position_backward(gdwpe, gdp, B, T, C, gpos);
-  check("position_backward dwpe (+=), packed", gdwpe, dwpe, (int64_t)maxT * C, TOL_EW);
+  for (int packed = 0; packed <= 1; packed++) { /* one document per row, then packed rows */
+    R->position_forward(p, wpe, B, T, C, packed ? pos : NULL);
+    G->position_forward(gp, gwpe, B, T, C, packed ? gpos : NULL);
+    check(packed ? "position_forward out (+=), packed" : "position_forward out (+=)", gp, p, n, TOL_EW);
+    R->position_backward(dwpe, dp, B, T, C, packed ? pos : NULL);
+    G->position_backward(gdwpe, gdp, B, T, C, packed ? gpos : NULL);
+    check(packed ? "position_backward dwpe (+=), packed" : "position_backward dwpe (+=, rows >= T untouched)", gdwpe,
+          dwpe, (int64_t)maxT * C, TOL_EW);
+  }
   free(pos);
   dev_free_all();
   free(tok), free(wte), free(y), free(dy), free(dwte), free(wpe), free(p), free(dp), free(dwpe);

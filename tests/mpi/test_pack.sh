@@ -11,11 +11,13 @@
 . "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
 check=${top_srcdir:-.}/tests/mpi/test_sft_check.py
 model=${top_builddir:-.}/tests/mpi/test_pack_model
-timeout 300 $MPIEXEC -np 2 "$model" > "$tmp/model.log" 2>&1 || { cat "$tmp/model.log"; echo "FAIL: test_pack_model"; exit 1; }
+timeout 300 $MPIEXEC -np 2 "$model" > "$tmp/model.log" 2>&1 \
+  || { cat "$tmp/model.log"; echo "FAIL: test_pack_model"; exit 1; }
 grep "worst relative" "$tmp/model.log"
 
 timeout 600 $MPIEXEC -np 1 "$bin/flagscale-pretrain" $tiny -global_batch_size 8 -train_iters 30 -lr 3e-3 \
-  -lr_warmup_iters 3 -eval_iters 0 -save "$tmp/pre" > "$tmp/pre.log" 2>&1 || { cat "$tmp/pre.log"; echo "FAIL: pretrain"; exit 1; }
+  -lr_warmup_iters 3 -eval_iters 0 -save "$tmp/pre" > "$tmp/pre.log" 2>&1 \
+  || { cat "$tmp/pre.log"; echo "FAIL: pretrain"; exit 1; }
 
 # conversations of 1 to 3 turns: "What is the color of the NOUN?" -> "The NOUN is COLOR."
 $PYTHON - "$tmp" <<'PY' || exit 1

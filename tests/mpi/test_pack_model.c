@@ -115,8 +115,9 @@ static void run(const char *label, struct fs_model_config cfg)
   memcpy(gp, m->grads, m->table.n_local * sizeof(float));
   const double lu = unpacked_steps(m, tok, tgt, rw);
   const double rel_loss = fabs(lp - lu) / fabs(lu), rel_grad = compare_grads(m, gp, m->grads);
-  if (!g_rank) printf("%s: packed loss %.9f, unpacked %.9f (relative %.2e); gradients relative %.2e\n", label, lp, lu, rel_loss,
-         rel_grad);
+  if (!g_rank)
+    printf("%s: packed loss %.9f, unpacked %.9f (relative %.2e); gradients relative %.2e\n", label, lp, lu, rel_loss,
+           rel_grad);
   FS_EXPECT(rel_loss <= 1e-6, "%s: packed loss %.9g vs %.9g one document per row", label, lp, lu);
   FS_EXPECT(rel_grad <= 2e-6, "%s: packed gradients differ by %.3g from one document per row", label, rel_grad);
   g_worst_leak = fmax(g_worst_leak, fmax(rel_loss, rel_grad));

@@ -52,13 +52,15 @@ static void rope_apply_cuda(float *x, int B, int T, int H, int D, float base, in
   FS_CUDA_LAUNCHED("rope_kernel");
 }
 
-extern "C" void fs_rope_forward_cuda(float *x, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos)
+extern "C" void fs_rope_forward_cuda(float *x, int B, int T, int H, int D, float base, int pos_offset,
+                                     const int32_t *pos)
 {
   rope_apply_cuda(x, B, T, H, D, base, pos_offset, pos, 1.0f);
 }
 
 /* the rotation is orthogonal: its transpose (the gradient map) is the rotation by -angle */
-extern "C" void fs_rope_backward_cuda(float *dx, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos)
+extern "C" void fs_rope_backward_cuda(float *dx, int B, int T, int H, int D, float base, int pos_offset,
+                                      const int32_t *pos)
 {
   rope_apply_cuda(dx, B, T, H, D, base, pos_offset, pos, -1.0f);
 }
