@@ -13,8 +13,14 @@
  * default system text on a line of its own.  User turns after the last reply are dropped.
  *
  * A sample is seq_length + 1 tokens: longer conversations are truncated, shorter ones padded with pad_id; the loss
- * mask (seq_length) covers the targets tokens[1..seq_length], padding never trained.  Samples are never packed
- * several to a sequence: that needs document-aware attention masks the model does not have. */
+ * mask (seq_length) covers the targets tokens[1..seq_length], padding never trained.
+ *
+ * Packing (fs_sft_pack): whole conversations are packed greedily, several to a sample of seq_length + 1 tokens, in
+ * file order (first fit over the most recent FS_SFT_PACK_OPEN samples with room; a conversation longer than the
+ * sample is truncated as above and fills one alone).  A packed sample carries the position of each token inside
+ * its conversation (0 at its first token), which keeps attention inside each conversation
+ * (fs_model_set_positions); the target that would predict a conversation's first token from the previous one's
+ * last is masked.  Padding after the last conversation counts as one more document, never trained. */
 #ifndef FS_SFT_H
 #define FS_SFT_H
 
@@ -44,7 +50,12 @@ struct fs_sft_dataset {
   int64_t n_trained;     /* trained targets over all samples (after truncation) */
   /* the cyclic order's cache: the permutation of epoch perm_epoch (-1 = none) */
   int64_t perm_epoch, *perm;
+  /* packing (fs_sft_pack; pack_offset NULL = not packed, sample i is conversation i): n_docs conversations in the
+   * n samples; sample i holds conversations pack_item[pack_offset[i] .. pack_offset[i + 1]) in file order */
+  int64_t n_docs, *pack_offset, *pack_item;
 };
+
+enum { FS_SFT_PACK_OPEN = 64 }; /* packed samples still open for a conversation that fits */
 
 /* tokens (appended to ids) and their trained flags (appended to trained, same length) for one parsed line.  json
  * is the line's text; where ("FILE:LINE") prefixes error messages. */
@@ -66,6 +77,12 @@ PetscErrorCode fs_sft_destroy(struct fs_sft_dataset **ds);
 /* sample i (0 <= i < n): tokens (seq_length + 1), truncated or padded; loss_mask (seq_length) for the targets
  * tokens[1 .. seq_length] */
 void fs_sft_sample(const struct fs_sft_dataset *ds, int64_t i, int32_t *tokens, uint8_t *loss_mask);
+/* the same with pos (seq_length): the position of input token tokens[j] inside its conversation (j when not packed) */
+void fs_sft_sample_pos(const struct fs_sft_dataset *ds, int64_t i, int32_t *tokens, uint8_t *loss_mask, int32_t *pos);
+/* packs the conversations (see above); afterwards n counts packed samples.  Once, before reading samples. */
+PetscErrorCode fs_sft_pack(struct fs_sft_dataset *ds);
+/* tokens of the conversations / tokens the samples hold (n x (seq_length + 1)): the share not spent on padding */
+double fs_sft_efficiency(const struct fs_sft_dataset *ds);
 
 /* the cyclic loader's order: global sample k is in epoch k / n at position k % n of that epoch's permutation,
  * numpy's RandomState(seed + epoch).shuffle(arange(n)) (MT19937).  The order depends on k only, not on the number

@@ -95,6 +95,7 @@ PetscErrorCode fs_sft_load(const char *path, const struct fs_sft_opts *o, struct
   if (ds->n_dropped)
     fs_log_warn("%s: %lld of %lld conversations have no trained token within %d tokens: dropped", path,
                 (long long)ds->n_dropped, (long long)ds->n_lines, o->seq_length + 1);
+  ds->n_docs = ds->n;
   *out = ds;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -104,15 +105,14 @@ PetscErrorCode fs_sft_destroy(struct fs_sft_dataset **ds)
   PetscFunctionBegin;
   if (!*ds) PetscFunctionReturn(PETSC_SUCCESS);
   free((*ds)->offset), free((*ds)->ids), free((*ds)->trained), free((*ds)->perm);
+  free((*ds)->pack_offset), free((*ds)->pack_item);
   FSFree(ds);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 void fs_sft_sample(const struct fs_sft_dataset *ds, int64_t i, int32_t *tokens, uint8_t *loss_mask)
 {
-  const int64_t T = ds->opts.seq_length, at = ds->offset[i], n = ds->offset[i + 1] - at; /* n <= T + 1 */
-  for (int64_t j = 0; j <= T; j++) tokens[j] = j < n ? ds->ids[at + j] : ds->opts.pad_id;
-  for (int64_t j = 0; j < T; j++) loss_mask[j] = j + 1 < n ? ds->trained[at + j + 1] : 0;
+  fs_sft_sample_pos(ds, i, tokens, loss_mask, NULL);
 }
 
 PetscErrorCode fs_sft_cyclic_index(struct fs_sft_dataset *ds, uint32_t seed, int64_t k, int64_t *i)

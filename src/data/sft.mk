@@ -1,5 +1,5 @@
 # src/data: supervised fine-tuning datasets (fs_sft.h): jsonl conversations -> tokens + loss masks
-libflagscale_a_SOURCES += src/data/fs_sft_encode.c src/data/fs_sft_dataset.c
+libflagscale_a_SOURCES += src/data/fs_sft_encode.c src/data/fs_sft_dataset.c src/data/fs_sft_pack.c
 pkginclude_HEADERS += src/data/fs_sft.h
 check_PROGRAMS += tests/unit/test_sft_data
 TESTS += tests/unit/test_sft_data

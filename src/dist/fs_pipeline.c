@@ -11,6 +11,8 @@ struct pipe {
   int B, T, with_grad, first, last, S;
   int64_t n;            /* elements of one message: Nl * C */
   int32_t *tok, *tgt;   /* (S, B*T): the micro-batches in flight */
+  int32_t *pos;         /* (S, B*T): their packed positions (fs_model_set_positions) */
+  unsigned char *packed; /* (S): 1 where the slot's micro-batch has positions */
   float *gsend;         /* (S, n): gradients on their way back */
   MPI_Request *act_req, *grad_req; /* (S) */
   fs_pipeline_load_fn load;
@@ -18,22 +20,33 @@ struct pipe {
   double loss;
 };
 
+/* the packed positions of the micro-batch in slot s (or none) for the model's next stage call */
+static PetscErrorCode use_positions(struct pipe *p, int s)
+{
+  PetscFunctionBegin;
+  PetscCall(fs_model_set_positions(p->m, p->packed[s] ? p->pos + (int64_t)s * p->B * p->T : NULL, p->B, p->T));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode forward_step(struct pipe *p, int64_t k)
 {
   struct fs_model *m = p->m;
   const int s = (int)(k % p->S);
   const int64_t N = (int64_t)p->B * p->T;
-  const int32_t *tok, *tgt;
+  const int32_t *tok, *tgt, *pos = NULL;
 
   PetscFunctionBegin;
-  PetscCall(p->load(p->ctx, k, &tok, &tgt));
+  PetscCall(p->load(p->ctx, k, &tok, &tgt, &pos));
   memcpy(p->tok + s * N, tok, N * sizeof(int32_t));
   memcpy(p->tgt + s * N, tgt, N * sizeof(int32_t));
+  p->packed[s] = pos != NULL;
+  if (pos) memcpy(p->pos + s * N, pos, N * sizeof(int32_t));
   if (!p->first)
     PetscCallMPI(MPI_Recv(fs_model_stage_input(m, s), (int)p->n, MPI_FLOAT, m->pp_rank - 1, TAG_ACT, m->pp_comm,
                           MPI_STATUS_IGNORE));
   /* the output of micro-batch k - S left this slot: its send must be done before the slot is overwritten */
   PetscCallMPI(MPI_Wait(&p->act_req[s], MPI_STATUS_IGNORE));
+  PetscCall(use_positions(p, s));
   PetscCall(fs_model_stage_forward(m, s, p->tok + s * N, p->B, p->T));
   if (!p->last)
     PetscCallMPI(MPI_Isend(fs_model_stage_output(m, s), (int)p->n, MPI_FLOAT, m->pp_rank + 1, TAG_ACT, m->pp_comm,
@@ -59,6 +72,7 @@ static PetscErrorCode backward_step(struct pipe *p, int64_t k)
   if (!p->last)
     PetscCallMPI(MPI_Recv(fs_model_stage_grad(m), (int)p->n, MPI_FLOAT, m->pp_rank + 1, TAG_GRAD, m->pp_comm,
                           MPI_STATUS_IGNORE));
+  PetscCall(use_positions(p, s));
   PetscCall(fs_model_stage_backward(m, s, p->tok + s * N, p->tgt + s * N, NULL, &l, &n_tok));
   if (p->last) p->loss += l;
   if (!p->first) {
@@ -105,6 +119,8 @@ PetscErrorCode fs_pipeline_run(struct fs_model *m, int64_t n_micro, int B, int T
   const int64_t N = (int64_t)B * T;
   FSMalloc(p.S * N * sizeof(int32_t), &p.tok);
   FSMalloc(p.S * N * sizeof(int32_t), &p.tgt);
+  FSMalloc(p.S * N * sizeof(int32_t), &p.pos);
+  FSCalloc(p.S, &p.packed);
   FSMalloc(p.S * sizeof(MPI_Request), &p.act_req);
   FSMalloc(p.S * sizeof(MPI_Request), &p.grad_req);
   for (int s = 0; s < p.S; s++) p.act_req[s] = p.grad_req[s] = MPI_REQUEST_NULL;
@@ -112,7 +128,9 @@ PetscErrorCode fs_pipeline_run(struct fs_model *m, int64_t n_micro, int B, int T
   PetscErrorCode ierr = schedule(&p, n_micro);
   if (!ierr) ierr = MPI_Waitall(p.S, p.act_req, MPI_STATUSES_IGNORE);
   if (!ierr) ierr = MPI_Waitall(p.S, p.grad_req, MPI_STATUSES_IGNORE);
-  free(p.tok), free(p.tgt), free(p.act_req), free(p.grad_req), free(p.gsend);
+  PetscErrorCode ierr2 = fs_model_set_positions(m, NULL, B, T); /* the buffers below go away */
+  if (!ierr) ierr = ierr2;
+  free(p.tok), free(p.tgt), free(p.pos), free(p.packed), free(p.act_req), free(p.grad_req), free(p.gsend);
   PetscCall(ierr);
   if (with_grad) PetscCall(fs_pipeline_sync_tied_grads(m));
   /* the loss lives on the last stage */

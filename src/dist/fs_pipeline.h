@@ -18,9 +18,9 @@
 #include "fs_model.h"
 
 /* micro-batch `micro` (0 .. n_micro-1) of this data-parallel rank: tokens and targets (B,T), valid until the next
- * call (the schedule copies them) */
+ * call (the schedule copies them); *positions the packed positions (B,T) (fs_model_set_positions) or left NULL */
 typedef PetscErrorCode (*fs_pipeline_load_fn)(void *ctx, int64_t micro, const int32_t **tokens,
-                                              const int32_t **targets);
+                                              const int32_t **targets, const int32_t **positions);
 
 /* runs n_micro micro-batches of B x T through this rank's stage: 1F1B with gradients (added to m->grads, tied
  * embedding gradients summed between the first and last stages), forwards only without.  *loss_sum = the sum of

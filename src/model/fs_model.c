@@ -178,6 +178,21 @@ static int is_recomputed(const struct fs_model_config *c, int l)
   return c->recompute_method == FS_RECOMPUTE_UNIFORM || l < c->recompute_num_layers;
 }
 
+PetscErrorCode fs_model_set_positions(struct fs_model *m, const int32_t *pos, int B, int T)
+{
+  PetscFunctionBegin;
+  m->pos = NULL;
+  for (int64_t b = 0; pos && b < B; b++)
+    for (int64_t t = 0; t < T; t++) {
+      const int32_t p = pos[b * T + t];
+      FSCheck(p == 0 || (t > 0 && p == pos[b * T + t - 1] + 1), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+              "packed position %d at row %lld, token %lld: a document starts at 0 and counts up by 1", p,
+              (long long)b, (long long)t);
+    }
+  m->pos = pos;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T)
 {
   const struct fs_model_config *c = &m->cfg;

@@ -49,6 +49,7 @@ struct fs_model {
   int pp, pp_rank, layer_begin, layer_end, n_slots;
   /* activations, sized for B x T by fs_model_set_batch; xs .. losses point into the current slot */
   int B, T;
+  const int32_t *pos; /* (B,T) positions of packed documents for the next forward/backward, or NULL (borrowed) */
   int64_t Nl;     /* tokens of the residual stream held here: N, or N/tp under sequence parallelism */
   float *xs;      /* (Ls+1, Nl, C): residual stream entering each layer, xs[Ls] leaves the stage's last */
   struct fs_layer_acts *layer; /* (Ls): recomputed layers share the buffers of recompute_acts */
@@ -84,6 +85,12 @@ PetscErrorCode fs_model_destroy(struct fs_model **m);
 /* layout-independent init: element i of tensor "name" is drawn from Philox keyed by (seed, name) */
 PetscErrorCode fs_model_init_params(struct fs_model *m, uint64_t seed);
 PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T);
+/* Packed sequences: pos (B,T) the position of each token inside its document (0 at a document's first token, +1
+ * per token inside it; fs_ops.h).  Attention then stays inside each document and RoPE / learned positions use
+ * pos instead of t.  Checked here (a clear error otherwise); borrowed: it must stay valid until the forward and
+ * backward that use it are done, or be replaced.  NULL (the default) = one document per row.  Under tensor,
+ * sequence and pipeline parallelism every rank of the micro-batch passes the same pos. */
+PetscErrorCode fs_model_set_positions(struct fs_model *m, const int32_t *pos, int B, int T);
 /* pointer to this rank's slice of a parameter / its gradient */
 float *fs_model_param(struct fs_model *m, enum fs_param_role role, int layer);
 float *fs_model_grad(struct fs_model *m, enum fs_param_role role, int layer);

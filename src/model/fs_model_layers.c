@@ -91,10 +91,10 @@ static PetscErrorCode layer_forward(struct fs_model *m, int l, struct fs_layer_a
   o->matmul_forward(a->k, a->ln1, P(FS_P_K_W, l), P(FS_P_K_B, l), N, C, d->KVl);
   o->matmul_forward(a->v, a->ln1, P(FS_P_V_W, l), P(FS_P_V_B, l), N, C, d->KVl);
   if (c->position_embedding_type == FS_POS_ROPE) {
-    o->rope_forward(a->q, B, T, d->NHl, d->D, c->rotary_base, 0);
-    o->rope_forward(a->k, B, T, d->NKVl, d->D, c->rotary_base, 0);
+    o->rope_forward(a->q, B, T, d->NHl, d->D, c->rotary_base, 0, m->pos);
+    o->rope_forward(a->k, B, T, d->NKVl, d->D, c->rotary_base, 0, m->pos);
   }
-  o->attention_forward(a->att, a->lse, a->q, a->k, a->v, B, T, d->NHl, d->NKVl, d->D);
+  o->attention_forward(a->att, a->lse, a->q, a->k, a->v, B, T, d->NHl, d->NKVl, d->D, m->pos);
   PetscCall(row_parallel_forward(m, &y, a->att, P(FS_P_O_W, l), P(FS_P_O_B, l), d->Ql, d));
   o->add(a->x_mid, x, y, Nl * C);
   norm_forward(m, mine(m, a->ln2, d), a->ln2_mean, a->ln2_rstd, a->x_mid, P(FS_P_LN2_W, l), P(FS_P_LN2_B, l), Nl);
@@ -126,18 +126,19 @@ static PetscErrorCode embed_forward(struct fs_model *m, const int32_t *tokens, c
             "token id %d at position %lld is outside the vocabulary (0..%d)", tokens[n], (long long)n, V - 1);
   if (m->tp == 1) {
     o->embedding_forward(m->xs, tokens, P(FS_P_EMBED, -1), N, (int)C);
-    if (!rope) o->position_forward(m->xs, P(FS_P_POS_EMBED, -1), B, T, (int)C);
+    if (!rope) o->position_forward(m->xs, P(FS_P_POS_EMBED, -1), B, T, (int)C, m->pos);
   } else if (!m->sp) {
     fs_vocab_embedding_forward(m, m->xs, tokens, N);
     PetscCall(fs_allreduce_sum(m->tp_comm, m->xs, N * C));
-    if (!rope) o->position_forward(m->xs, P(FS_P_POS_EMBED, -1), B, T, (int)C);
+    if (!rope) o->position_forward(m->xs, P(FS_P_POS_EMBED, -1), B, T, (int)C, m->pos);
   } else {
     fs_vocab_embedding_forward(m, m->fwd_tmp, tokens, N);
     PetscCall(fs_reduce_scatter(m->tp_comm, m->xs, m->fwd_tmp, Nl * C));
     const float *wpe = P(FS_P_POS_EMBED, -1);
     if (!rope)
       for (int64_t n = 0; n < Nl; n++) {
-        const float *pe = wpe + ((m->tp_rank * Nl + n) % T) * C;
+        const int64_t tok = m->tp_rank * Nl + n;
+        const float *pe = wpe + (m->pos ? m->pos[tok] : tok % T) * C;
         for (int64_t j = 0; j < C; j++) m->xs[n * C + j] += pe[j];
       }
   }
@@ -325,12 +326,12 @@ static PetscErrorCode backward_layers(struct fs_model *m, const struct fs_model_
     if (m->sp) memcpy(mine(m, dfull, d), dx, Nl * C * sizeof(float));
     PetscCall(gather_rows(m, dfull, d));
     if (c->recompute_granularity == FS_RECOMPUTE_SELECTIVE) /* the attention core again: out and lse */
-      o->attention_forward(a->att, a->lse, a->q, a->k, a->v, B, T, d->NHl, d->NKVl, d->D);
+      o->attention_forward(a->att, a->lse, a->q, a->k, a->v, B, T, d->NHl, d->NKVl, d->D, m->pos);
     o->matmul_backward(datt, G(FS_P_O_W, l), G(FS_P_O_B, l), dfull, a->att, P(FS_P_O_W, l), N, Ql, C);
-    o->attention_backward(dq, dk, dv, datt, a->q, a->k, a->v, a->att, a->lse, B, T, d->NHl, d->NKVl, d->D);
+    o->attention_backward(dq, dk, dv, datt, a->q, a->k, a->v, a->att, a->lse, B, T, d->NHl, d->NKVl, d->D, m->pos);
     if (rope) {
-      o->rope_backward(dq, B, T, d->NHl, d->D, c->rotary_base, 0);
-      o->rope_backward(dk, B, T, d->NKVl, d->D, c->rotary_base, 0);
+      o->rope_backward(dq, B, T, d->NHl, d->D, c->rotary_base, 0, m->pos);
+      o->rope_backward(dk, B, T, d->NKVl, d->D, c->rotary_base, 0, m->pos);
     }
     o->matmul_backward(dln, G(FS_P_Q_W, l), G(FS_P_Q_B, l), dq, a->ln1, P(FS_P_Q_W, l), N, C, Ql);
     o->matmul_backward(dtmp, G(FS_P_K_W, l), G(FS_P_K_B, l), dk, a->ln1, P(FS_P_K_W, l), N, C, KVl);
@@ -385,7 +386,7 @@ static PetscErrorCode stage_backward(struct fs_model *m, const int32_t *tokens, 
   if (first_stage(m)) {
     if (m->sp) memcpy(mine(m, dfull, &d), dx, Nl * C * sizeof(float));
     PetscCall(gather_rows(m, dfull, &d));
-    if (!rope) o->position_backward(G(FS_P_POS_EMBED, -1), dfull, B, T, (int)C);
+    if (!rope) o->position_backward(G(FS_P_POS_EMBED, -1), dfull, B, T, (int)C, m->pos);
     if (m->tp == 1) o->embedding_backward(G(FS_P_EMBED, -1), dx, tokens, N, (int)C);
     else fs_vocab_embedding_backward(m, G(FS_P_EMBED, -1), dfull, tokens, N);
   }

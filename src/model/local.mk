@@ -14,3 +14,8 @@ EXTRA_DIST += tests/mpi/test_tp.sh tests/mpi/tp_losses.py
 # checkpoints across TP layouts through the trainer
 TESTS += tests/mpi/test_tp_resume.sh
 EXTRA_DIST += tests/mpi/test_tp_resume.sh
+# packed sequences: packed == one document per row, no leak between documents, TP 2 (+ SP) == TP 1 (mpirun -np 2),
+# and flagscale-finetune -pack_sequences (tests/mpi/test_pack.sh)
+check_PROGRAMS += tests/mpi/test_pack_model
+TESTS += tests/mpi/test_pack.sh
+EXTRA_DIST += tests/mpi/test_pack.sh

@@ -27,10 +27,10 @@ struct fs_ops {
   void (*embedding_forward)(float *out, const int32_t *tokens, const float *wte, int64_t N, int C);
   /* dwte (V,C) += scatter of dout rows by token */
   void (*embedding_backward)(float *dwte, const float *dout, const int32_t *tokens, int64_t N, int C);
-  /* learned absolute positions (GPT-2): out (B,T,C) += wpe[t] */
-  void (*position_forward)(float *out, const float *wpe, int B, int T, int C);
-  /* dwpe (maxT,C) += sum over batch of dout (B,T,C) */
-  void (*position_backward)(float *dwpe, const float *dout, int B, int T, int C);
+  /* learned absolute positions (GPT-2): out (B,T,C) += wpe[pos[b,t]] (wpe[t] when pos is NULL) */
+  void (*position_forward)(float *out, const float *wpe, int B, int T, int C, const int32_t *pos);
+  /* dwpe (maxT,C) += dout (B,T,C) summed into the rows of their positions */
+  void (*position_backward)(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos);
 
   /* RMSNorm: rstd (N) = 1/sqrt(mean(x^2) + eps); out = x * rstd * weight */
   void (*rmsnorm_forward)(float *out, float *rstd, const float *inp, const float *weight, int64_t N, int C,
@@ -44,19 +44,21 @@ struct fs_ops {
                              const float *weight, const float *mean, const float *rstd, int64_t N, int C);
 
   /* RoPE, rotate-half (GPT-NeoX / HF LLaMA layout) on x (B,T,H,D), in place; position of token t is
-   * pos_offset + t; inv_freq[i] = base^(-2i/D), i < D/2.  backward applies the inverse rotation to dx in place. */
-  void (*rope_forward)(float *x, int B, int T, int H, int D, float base, int pos_offset);
-  void (*rope_backward)(float *dx, int B, int T, int H, int D, float base, int pos_offset);
+   * pos_offset + pos[b,t] (pos_offset + t when pos is NULL); inv_freq[i] = base^(-2i/D), i < D/2.  backward
+   * applies the inverse rotation to dx in place. */
+  void (*rope_forward)(float *x, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos);
+  void (*rope_backward)(float *dx, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos);
 
   /* causal self-attention with grouped-query heads: q (B,T,NH,D), k and v (B,T,NKV,D), NH % NKV == 0, query
    * head h reads kv head h / (NH/NKV); scale 1/sqrt(D).  out (B,T,NH,D); lse (B,NH,T) = log-sum-exp of the
-   * scaled scores of each query row, saved for backward.  Tiled: no T x T matrix per head is held. */
+   * scaled scores of each query row, saved for backward.  Tiled: no T x T matrix per head is held.  With pos, query
+   * t attends keys t - pos[t] .. t only, and key tiles outside every query's window are skipped. */
   void (*attention_forward)(float *out, float *lse, const float *q, const float *k, const float *v, int B, int T,
-                            int NH, int NKV, int D);
+                            int NH, int NKV, int D, const int32_t *pos);
   /* dq (B,T,NH,D), dk, dv (B,T,NKV,D): written (=) */
   void (*attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                              const float *v, const float *out, const float *lse, int B, int T, int NH, int NKV,
-                             int D);
+                             int D, const int32_t *pos);
 
   /* SwiGLU: out = silu(gate) * up, n elements */
   void (*swiglu_forward)(float *out, const float *gate, const float *up, int64_t n);

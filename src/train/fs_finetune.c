@@ -24,7 +24,8 @@ struct sft_ctx {
   uint8_t *scratch;
 };
 
-static PetscErrorCode sft_get_masked(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask)
+/* sample k with its loss mask and, when pos is not NULL, the positions inside its conversations (packed data) */
+static PetscErrorCode sft_get_packed(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask, int32_t *pos)
 {
   struct sft_ctx *c = ctx;
   int64_t i;
@@ -32,7 +33,14 @@ static PetscErrorCode sft_get_masked(void *ctx, int64_t k, int32_t *tokens, uint
   PetscFunctionBegin;
   if (c->shuffle) PetscCall(fs_sft_cyclic_index(c->ds, c->seed, k, &i));
   else i = (c->period > 0 ? k % c->period : k) % c->ds->n;
-  fs_sft_sample(c->ds, i, tokens, loss_mask);
+  fs_sft_sample_pos(c->ds, i, tokens, loss_mask, pos);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode sft_get_masked(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask)
+{
+  PetscFunctionBegin;
+  PetscCall(sft_get_packed(ctx, k, tokens, loss_mask, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -96,7 +104,7 @@ static PetscBool option_given(const char *name)
 struct ft_opts {
   char train_path[FS_OPT_STRLEN], valid_path[FS_OPT_STRLEN], tokenizer[FS_OPT_STRLEN];
   int type, tmpl; /* enum fs_sft_type; 0 auto, 1 aquila, 2 chatml */
-  PetscBool has_tokenizer;
+  PetscBool has_tokenizer, pack;
 };
 
 static PetscErrorCode data_options(struct ft_opts *o)
@@ -113,6 +121,9 @@ static PetscErrorCode data_options(struct ft_opts *o)
   PetscCall(fs_opt_enum("-chat_template", "auto|aquila|chatml", 0,
                         "how conversations are rendered (auto: the checkpoint's, else Aquila for the aquila tokenizer "
                         "and ChatML for others)", &o->tmpl, NULL));
+  PetscCall(fs_opt_bool("-pack_sequences", PETSC_FALSE, "pack several whole training conversations into each "
+                        "-seq_length sample (attention and positions stay inside each conversation; validation is "
+                        "not packed)", &o->pack, NULL));
   PetscCall(fs_opt_string("-tokenizer", NULL, "tokenizer name (gpt2, aquila) or folder; default: the one the checkpoint "
                           "names (or the -tokenizer_type / -vocab_file options when given)", o->tokenizer,
                           &o->has_tokenizer));
@@ -231,17 +242,24 @@ PetscErrorCode fs_finetune_run(MPI_Comm comm, const char *app, const char *summa
   struct fs_sft_opts so = {(enum fs_sft_type)fo.type, tmpl, cfg.seq_length, 0};
   PetscCall(fs_sft_load(fo.train_path, &so, tok, &train_ds));
   if (fo.valid_path[0]) PetscCall(fs_sft_load(fo.valid_path, &so, tok, &valid_ds));
+  const double eff_unpacked = fs_sft_efficiency(train_ds);
+  if (fo.pack) {
+    PetscCall(fs_sft_pack(train_ds));
+    fs_log_info("packing: %lld training conversations in %lld samples of %d tokens, efficiency %.1f%% (tokens used / "
+                "tokens available; %.1f%% unpacked)", (long long)train_ds->n_docs, (long long)train_ds->n,
+                cfg.seq_length + 1, 100 * fs_sft_efficiency(train_ds), 100 * eff_unpacked);
+  }
   fs_log_info("fine-tuning data (%s, template %s): %lld training conversations (%lld trained tokens, %lld truncated "
               "to %d tokens), %.2f epochs; %lld validation conversations", fo.type == FS_SFT_CPT ? "cpt" : "convo",
-              fs_chat_template_name(tmpl), (long long)train_ds->n, (long long)train_ds->n_trained,
+              fs_chat_template_name(tmpl), (long long)train_ds->n_docs, (long long)train_ds->n_trained,
               (long long)train_ds->n_truncated, cfg.seq_length + 1,
               (double)t->total_samples / (double)train_ds->n, valid_ds ? (long long)valid_ds->n : 0LL);
   int64_t period = t->args.eval_iters * t->args.global_batch_size;
   uint8_t *scratch;
   FSMalloc(cfg.seq_length, &scratch);
   struct sft_ctx tc = {train_ds, (uint32_t)targs.seed, 1, 0, scratch}, vc = {valid_ds, 0, 0, period, scratch};
-  struct fs_sample_source train = {sft_get, &tc, INT64_MAX, sft_get_masked};
-  struct fs_sample_source valid = {sft_get, &vc, INT64_MAX, sft_get_masked};
+  struct fs_sample_source train = {sft_get, &tc, INT64_MAX, sft_get_masked, fo.pack ? sft_get_packed : NULL};
+  struct fs_sample_source valid = {sft_get, &vc, INT64_MAX, sft_get_masked, NULL};
   if (valid_ds && period > 0 && period != valid_ds->n)
     fs_log_info("each validation reads %lld samples (-eval_iters x -global_batch_size) of the %lld validation "
                 "conversations%s", (long long)period, (long long)valid_ds->n, period > valid_ds->n ? ", some twice" : "");

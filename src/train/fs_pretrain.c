@@ -108,8 +108,8 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   fs_log_info("data: %lld train samples, %lld validation samples of %d tokens", (long long)data->n_samples[0],
               (long long)data->n_samples[1], cfg.seq_length);
   struct split_ctx tc = {data, FS_SPLIT_TRAIN}, vc = {data, FS_SPLIT_VALID};
-  struct fs_sample_source train = {get_sample, &tc, data->n_samples[0], NULL},
-                          valid = {get_sample, &vc, data->n_samples[1], NULL};
+  struct fs_sample_source train = {get_sample, &tc, data->n_samples[0], NULL, NULL},
+                          valid = {get_sample, &vc, data->n_samples[1], NULL, NULL};
   PetscCall(fs_trainer_run(t, &train, da.num_samples[1] > 0 ? &valid : NULL));
   if (!t->exit_requested)
     fs_log_info("training done: %lld iterations, %lld samples, last loss %.4f", (long long)t->iteration,

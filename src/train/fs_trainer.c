@@ -80,6 +80,7 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
   FSMalloc(mbs * (T + 1) * sizeof(int32_t), &t->tokens);
   FSMalloc(mbs * T * sizeof(int32_t), &t->inputs);
   FSMalloc(mbs * T * sizeof(int32_t), &t->targets);
+  FSMalloc(mbs * T * sizeof(int32_t), &t->positions);
   t->flops_per_token = model_flops_per_token(m);
   t->start_time = fs_time_now();
   t->last_saved_iteration = -1;
@@ -103,7 +104,7 @@ PetscErrorCode fs_trainer_destroy(struct fs_trainer **t)
   PetscCall(fs_tb_close(&(*t)->tb));
   PetscCall(fs_adamw_destroy(&(*t)->opt));
   PetscCall(fs_dist_opt_destroy(&(*t)->dist));
-  free((*t)->tokens), free((*t)->inputs), free((*t)->targets);
+  free((*t)->tokens), free((*t)->inputs), free((*t)->targets), free((*t)->positions);
   FSFree(t);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -119,9 +120,11 @@ static PetscErrorCode load_micro_batch(struct fs_trainer *t, struct fs_sample_so
     FSCheck(first + i < src->n_samples, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
             "the dataset has %lld samples, sample %lld was asked for", (long long)src->n_samples,
             (long long)(first + i));
-    if (src->get_masked) { /* the targets[j] = tokens[1 + j] with a 0 in the loss mask become -1 (ignored) */
+    if (src->get_masked || src->get_packed) { /* targets[j] = tokens[1 + j] with a 0 in the mask become -1 */
       uint8_t *mask = (uint8_t *)(t->targets + i * T); /* T bytes fit in the T int32 targets: read before written */
-      PetscCall(src->get_masked(src->ctx, first + i, t->tokens + i * (T + 1), mask));
+      int32_t *tok = t->tokens + i * (T + 1);
+      if (src->get_packed) PetscCall(src->get_packed(src->ctx, first + i, tok, mask, t->positions + i * T));
+      else PetscCall(src->get_masked(src->ctx, first + i, tok, mask));
       for (int64_t j = T - 1; j >= 0; j--) t->targets[i * T + j] = mask[j] ? t->tokens[i * (T + 1) + 1 + j] : -1;
     } else {
       PetscCall(src->get(src->ctx, first + i, t->tokens + i * (T + 1)));
@@ -129,6 +132,7 @@ static PetscErrorCode load_micro_batch(struct fs_trainer *t, struct fs_sample_so
     }
     memcpy(t->inputs + i * T, t->tokens + i * (T + 1), T * sizeof(int32_t));
   }
+  t->packed = src->get_packed != NULL;
   PetscCall(PetscLogEventEnd(ev_data, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -140,7 +144,8 @@ struct pp_feed {
   int64_t start;
 };
 
-static PetscErrorCode pp_load(void *ctx, int64_t mb, const int32_t **tokens, const int32_t **targets)
+static PetscErrorCode pp_load(void *ctx, int64_t mb, const int32_t **tokens, const int32_t **targets,
+                              const int32_t **positions)
 {
   struct pp_feed *f = ctx;
   struct fs_trainer *t = f->t;
@@ -148,7 +153,7 @@ static PetscErrorCode pp_load(void *ctx, int64_t mb, const int32_t **tokens, con
   PetscFunctionBegin;
   PetscCall(load_micro_batch(t, f->src, f->start + mb * t->args.micro_batch_size * t->dp_size +
                                           t->dp_rank * t->args.micro_batch_size));
-  *tokens = t->inputs, *targets = t->targets;
+  *tokens = t->inputs, *targets = t->targets, *positions = t->packed ? t->positions : NULL;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -174,8 +179,10 @@ static PetscErrorCode global_batch(struct fs_trainer *t, struct fs_sample_source
     int64_t n_tok;
     PetscCall(load_micro_batch(t, src, start + mb * mbs * t->dp_size + t->dp_rank * mbs));
     PetscCall(PetscLogEventBegin(ev_fwdbwd, 0, 0, 0, 0));
+    PetscCall(fs_model_set_positions(m, t->packed ? t->positions : NULL, (int)mbs, (int)T));
     if (with_grad) PetscCall(fs_model_forward_backward(m, t->inputs, t->targets, NULL, (int)mbs, (int)T, &l, &n_tok));
     else PetscCall(fs_model_forward_loss(m, t->inputs, t->targets, NULL, (int)mbs, (int)T, &l, &n_tok));
+    PetscCall(fs_model_set_positions(m, NULL, (int)mbs, (int)T));
     PetscCall(PetscLogEventEnd(ev_fwdbwd, 0, 0, 0, 0));
     local += l;
   }

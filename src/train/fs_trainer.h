@@ -26,6 +26,9 @@ struct fs_sample_source {
   void *ctx;
   int64_t n_samples; /* samples available */
   PetscErrorCode (*get_masked)(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask);
+  /* packed sequences (NULL = none): as get_masked, plus pos (seq_length), the position of each input token
+   * tokens[j] inside its document (fs_model_set_positions); used instead of get_masked when set */
+  PetscErrorCode (*get_packed)(void *ctx, int64_t k, int32_t *tokens, uint8_t *loss_mask, int32_t *pos);
 };
 
 enum fs_nan_policy { FS_NAN_STOP = 0, FS_NAN_SKIP = 1 };
@@ -78,6 +81,8 @@ struct fs_trainer {
   int64_t skipped_iters, nan_iters;
   double last_loss, last_grad_norm, last_lr, last_valid_loss;
   int32_t *tokens, *inputs, *targets; /* (mbs * (T+1)), (mbs * T) x2 */
+  int32_t *positions;                 /* (mbs * T): packed positions of the loaded micro-batch */
+  int packed;                         /* 1: the loaded micro-batch has positions */
   FILE *metrics;
   struct fs_tb_writer *tb;
   double flops_per_token;   /* model FLOPs per trained token (forward + backward) */

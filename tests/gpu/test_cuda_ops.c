@@ -12,6 +12,7 @@
  *   TOL_RED 1e-4  anything with a reduction: GEMMs (cuBLAS), norms, attention, lm-head + cross-entropy
  * sum_squares is done in double on both sides: relative 1e-12.  scale and add: bit-exact.
  * Attention backward and the column sums use no atomics: running them twice must give the same bits.
+ * Packed positions (several documents per row, fs_ops.h): position ops, RoPE and attention with pos as well.
  * Skips (exit 77) without a GPU; builds wherever CUDA is configured. */
 #include <stdio.h>
 #include <cuda_runtime_api.h>
@@ -155,12 +156,17 @@ static void test_embedding(void)
   float *dwpe = tops_rand((int64_t)maxT * C, -1, 1);
   float *gwpe = dev_put(wpe, (int64_t)maxT * C), *gp = dev_put(p, n), *gdp = dev_put(dp, n);
   float *gdwpe = dev_put(dwpe, (int64_t)maxT * C);
-  R->position_forward(p, wpe, B, T, C);
-  G->position_forward(gp, gwpe, B, T, C);
-  check("position_forward out (+=)", gp, p, n, TOL_EW);
-  R->position_backward(dwpe, dp, B, T, C);
-  G->position_backward(gdwpe, gdp, B, T, C);
-  check("position_backward dwpe (+=, rows >= T untouched)", gdwpe, dwpe, (int64_t)maxT * C, TOL_EW);
+  int32_t *pos = tops_positions(B, T, 5), *gpos = dev_put_i32(pos, (int64_t)B * T);
+  for (int packed = 0; packed <= 1; packed++) { /* one document per row, then packed rows */
+    R->position_forward(p, wpe, B, T, C, packed ? pos : NULL);
+    G->position_forward(gp, gwpe, B, T, C, packed ? gpos : NULL);
+    check(packed ? "position_forward out (+=), packed" : "position_forward out (+=)", gp, p, n, TOL_EW);
+    R->position_backward(dwpe, dp, B, T, C, packed ? pos : NULL);
+    G->position_backward(gdwpe, gdp, B, T, C, packed ? gpos : NULL);
+    check(packed ? "position_backward dwpe (+=), packed" : "position_backward dwpe (+=, rows >= T untouched)", gdwpe,
+          dwpe, (int64_t)maxT * C, TOL_EW);
+  }
+  free(pos);
   dev_free_all();
   free(tok), free(wte), free(y), free(dy), free(dwte), free(wpe), free(p), free(dp), free(dwpe);
 }
@@ -206,49 +212,52 @@ static void test_norms(int64_t N, int C)
   free(x), free(w), free(bias), free(y), free(rs), free(mu), free(dy), free(dx), free(dw), free(db), free(garbage);
 }
 
-static void test_rope(int B, int T, int H, int D, float base, int pos_offset)
+/* max_doc > 0: packed rows of documents of up to max_doc tokens */
+static void test_rope(int B, int T, int H, int D, float base, int pos_offset, int max_doc)
 {
-  printf("rope B=%d T=%d H=%d D=%d base=%g offset=%d\n", B, T, H, D, base, pos_offset);
+  printf("rope B=%d T=%d H=%d D=%d base=%g offset=%d packed documents <= %d\n", B, T, H, D, base, pos_offset, max_doc);
   int64_t n = (int64_t)B * T * H * D;
   float *x0 = tops_rand(n, -1, 1), *x = tops_copy(x0, n), *gx = dev_put(x0, n);
-  R->rope_forward(x, B, T, H, D, base, pos_offset);
-  G->rope_forward(gx, B, T, H, D, base, pos_offset);
+  int32_t *pos = max_doc ? tops_positions(B, T, max_doc) : NULL, *gpos = pos ? dev_put_i32(pos, (int64_t)B * T) : NULL;
+  R->rope_forward(x, B, T, H, D, base, pos_offset, pos);
+  G->rope_forward(gx, B, T, H, D, base, pos_offset, gpos);
   check("rope_forward", gx, x, n, TOL_EW);
-  R->rope_backward(x, B, T, H, D, base, pos_offset);
-  G->rope_backward(gx, B, T, H, D, base, pos_offset);
+  R->rope_backward(x, B, T, H, D, base, pos_offset, pos);
+  G->rope_backward(gx, B, T, H, D, base, pos_offset, gpos);
   check("rope_backward", gx, x, n, TOL_EW);
   check("rope_backward(rope_forward(x)) == x", gx, x0, n, TOL_EW);
   dev_free_all();
-  free(x0), free(x);
+  free(x0), free(x), free(pos);
 }
 
-static void test_attention(int B, int T, int NH, int NKV, int D)
+static void test_attention(int B, int T, int NH, int NKV, int D, int max_doc)
 {
-  printf("attention B=%d T=%d NH=%d NKV=%d D=%d\n", B, T, NH, NKV, D);
+  printf("attention B=%d T=%d NH=%d NKV=%d D=%d packed documents <= %d\n", B, T, NH, NKV, D, max_doc);
+  int32_t *pos = max_doc ? tops_positions(B, T, max_doc) : NULL, *gpos = pos ? dev_put_i32(pos, (int64_t)B * T) : NULL;
   int64_t nq = (int64_t)B * T * NH * D, nk = (int64_t)B * T * NKV * D, nl = (int64_t)B * NH * T;
   float *q = tops_rand(nq, -2, 2), *k = tops_rand(nk, -2, 2), *v = tops_rand(nk, -1, 1), *dout = tops_rand(nq, -1, 1);
   float *o = tops_rand(nq, 0, 1), *l = tops_rand(nl, 0, 1);
   float *gq = dev_put(q, nq), *gk = dev_put(k, nk), *gv = dev_put(v, nk), *gdout = dev_put(dout, nq);
   float *go = dev_put(o, nq), *gl = dev_put(l, nl);
-  R->attention_forward(o, l, q, k, v, B, T, NH, NKV, D);
-  G->attention_forward(go, gl, gq, gk, gv, B, T, NH, NKV, D);
+  R->attention_forward(o, l, q, k, v, B, T, NH, NKV, D, pos);
+  G->attention_forward(go, gl, gq, gk, gv, B, T, NH, NKV, D, gpos);
   check("attention_forward out", go, o, nq, TOL_RED);
   check("attention_forward lse", gl, l, nl, TOL_RED);
   float *dq = tops_rand(nq, 3, 4), *dk = tops_rand(nk, 3, 4), *dv = tops_rand(nk, 3, 4);
   float *gdq = dev_put(dq, nq), *gdk = dev_put(dk, nk), *gdv = dev_put(dv, nk); /* garbage: written (=) */
   float *gor = dev_put(o, nq), *glr = dev_put(l, nl); /* the reference's out and lse: isolates the backward */
-  R->attention_backward(dq, dk, dv, dout, q, k, v, o, l, B, T, NH, NKV, D);
-  G->attention_backward(gdq, gdk, gdv, gdout, gq, gk, gv, gor, glr, B, T, NH, NKV, D);
+  R->attention_backward(dq, dk, dv, dout, q, k, v, o, l, B, T, NH, NKV, D, pos);
+  G->attention_backward(gdq, gdk, gdv, gdout, gq, gk, gv, gor, glr, B, T, NH, NKV, D, gpos);
   check("attention_backward dq (=)", gdq, dq, nq, TOL_RED);
   check("attention_backward dk (=)", gdk, dk, nk, TOL_RED);
   check("attention_backward dv (=)", gdv, dv, nk, TOL_RED);
   float *gdq2 = dev_put(dq, nq), *gdk2 = dev_put(dk, nk), *gdv2 = dev_put(dv, nk);
-  G->attention_backward(gdq2, gdk2, gdv2, gdout, gq, gk, gv, gor, glr, B, T, NH, NKV, D);
+  G->attention_backward(gdq2, gdk2, gdv2, gdout, gq, gk, gv, gor, glr, B, T, NH, NKV, D, gpos);
   check_same_bits("attention_backward dq (deterministic)", gdq, gdq2, nq);
   check_same_bits("attention_backward dk (deterministic)", gdk, gdk2, nk);
   check_same_bits("attention_backward dv (deterministic)", gdv, gdv2, nk);
   dev_free_all();
-  free(q), free(k), free(v), free(dout), free(o), free(l), free(dq), free(dk), free(dv);
+  free(q), free(k), free(v), free(dout), free(o), free(l), free(dq), free(dk), free(dv), free(pos);
 }
 
 static void test_pointwise(int64_t n)
@@ -361,16 +370,20 @@ int main(void)
   test_embedding();
   test_norms(37, 45);
   test_norms(301, 1100); /* rows longer than a block of threads */
-  test_rope(2, 67, 6, 16, 10000.0f, 5);
-  test_rope(1, 13, 3, 8, 500000.0f, 0);
-  test_rope(1, 5, 2, 128, 10000.0f, 4090);
-  test_attention(2, 13, 6, 2, 8);
-  test_attention(2, 67, 6, 3, 16);
-  test_attention(1, 150, 4, 4, 16);
-  test_attention(1, 70, 4, 2, 48);
-  test_attention(2, 45, 2, 1, 80);
-  test_attention(1, 97, 4, 2, 128);
-  test_attention(1, 33, 2, 2, 256); /* over 48 KiB of shared memory: the opt-in path */
+  test_rope(2, 67, 6, 16, 10000.0f, 5, 0);
+  test_rope(1, 13, 3, 8, 500000.0f, 0, 0);
+  test_rope(1, 5, 2, 128, 10000.0f, 4090, 0);
+  test_rope(3, 41, 3, 8, 10000.0f, 0, 9);
+  test_attention(2, 13, 6, 2, 8, 0);
+  test_attention(2, 67, 6, 3, 16, 0);
+  test_attention(1, 150, 4, 4, 16, 0);
+  test_attention(1, 70, 4, 2, 48, 0);
+  test_attention(2, 45, 2, 1, 80, 0);
+  test_attention(1, 97, 4, 2, 128, 0);
+  test_attention(1, 33, 2, 2, 256, 0); /* over 48 KiB of shared memory: the opt-in path */
+  test_attention(2, 13, 6, 2, 8, 4);     /* packed: short documents, GQA */
+  test_attention(3, 150, 6, 3, 16, 23);  /* packed: documents across tile borders */
+  test_attention(2, 200, 4, 2, 48, 90);  /* packed: long documents (skipped key and query tiles) */
   test_pointwise(1001);
   test_pointwise(1000003); /* many blocks: grid-stride loops and the two-pass sum of squares */
   test_lmhead(37, 45, 101, NULL);

@@ -1,7 +1,9 @@
 """test_sft_check.py -- checks on flagscale-finetune metrics files (tests/mpi/test_sft.sh):
   falls A.jsonl            the validation loss went down (last < first by 10%), the training loss too
   same A.jsonl B.jsonl TOL training losses, grad norms and validation losses agree within TOL relative
-                           (TOL 0: bit-identical), over the same iterations"""
+                           (TOL 0: bit-identical), over the same iterations
+  valid A.jsonl B.jsonl TOL  only the validation losses (test_pack.sh: packed vs unpacked training)
+  first A.jsonl B.jsonl TOL  only the training loss of iteration 1 (before any update)"""
 import json
 import sys
 
@@ -29,6 +31,10 @@ if sys.argv[1] == "falls":
 
 (ta, va), (tb, vb) = read(sys.argv[2]), read(sys.argv[3])
 tol = float(sys.argv[4])
+if sys.argv[1] == "valid":
+    ta, tb = {0: ()}, {0: ()}
+if sys.argv[1] == "first":
+    ta, tb, va, vb = {1: ta[1][:1]}, {1: tb[1][:1]}, {}, {}
 if not ta or sorted(ta) != sorted(tb) or sorted(va) != sorted(vb):
     print(f"FAIL: different iterations logged: {sorted(ta)} / {sorted(va)} vs {sorted(tb)} / {sorted(vb)}")
     sys.exit(1)

@@ -1,10 +1,10 @@
 /* ops_tool.c -- runs one op of a CPU table on raw float32/int32 files, for tests/ref/ops_vs_torch.py.
- *   ops_tool ref|cpu attention DIR B T NH NKV D    q k v dout        -> out lse dq dk dv
+ *   ops_tool ref|cpu attention DIR B T NH NKV D [P] q k v dout        -> out lse dq dk dv
  *   ops_tool ref|cpu rmsnorm   DIR N C EPS         x w dout          -> y rstd dx dw
- *   ops_tool ref|cpu rope      DIR B T H D BASE OFF x dout           -> y dx
+ *   ops_tool ref|cpu rope      DIR B T H D BASE OFF [P] x dout       -> y dx
  *   ops_tool ref|cpu xent      DIR N C V           x w tgt(int32) rw -> loss dx dw
  *   ops_tool ref|cpu adamw     DIR N STEPS LR B1 B2 EPS WD  p g (STEPS x N) -> p m v
- * Each name is the file DIR/name.bin (native byte order). */
+ * Each name is the file DIR/name.bin (native byte order).  P = 1: packed positions pos (B,T) (int32) too. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,13 +56,14 @@ int main(int argc, char **argv)
   dir = argv[3];
   char **a = argv + 4;
   int na = argc - 4;
-  if (!strcmp(op, "attention") && na == 5) {
+  if (!strcmp(op, "attention") && (na == 5 || na == 6)) {
     int B = atoi(a[0]), T = atoi(a[1]), NH = atoi(a[2]), NKV = atoi(a[3]), D = atoi(a[4]);
     int64_t nq = (int64_t)B * T * NH * D, nk = (int64_t)B * T * NKV * D, nl = (int64_t)B * NH * T;
+    const int32_t *pos = na == 6 && atoi(a[5]) ? load("pos", (int64_t)B * T, 4) : NULL;
     float *q = load("q", nq, 4), *k = load("k", nk, 4), *v = load("v", nk, 4), *dout = load("dout", nq, 4);
     float *out = zeros(nq), *lse = zeros(nl), *dq = zeros(nq), *dk = zeros(nk), *dv = zeros(nk);
-    ops->attention_forward(out, lse, q, k, v, B, T, NH, NKV, D);
-    ops->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, T, NH, NKV, D);
+    ops->attention_forward(out, lse, q, k, v, B, T, NH, NKV, D, pos);
+    ops->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, T, NH, NKV, D, pos);
     save("out", out, nq), save("lse", lse, nl), save("dq", dq, nq), save("dk", dk, nk), save("dv", dv, nk);
   } else if (!strcmp(op, "rmsnorm") && na == 3) {
     int64_t N = atoll(a[0]);
@@ -73,13 +74,14 @@ int main(int argc, char **argv)
     ops->rmsnorm_forward(y, rstd, x, w, N, C, eps);
     ops->rmsnorm_backward(dx, dw, dout, x, w, rstd, N, C);
     save("y", y, N * C), save("rstd", rstd, N), save("dx", dx, N * C), save("dw", dw, C);
-  } else if (!strcmp(op, "rope") && na == 6) {
+  } else if (!strcmp(op, "rope") && (na == 6 || na == 7)) {
     int B = atoi(a[0]), T = atoi(a[1]), H = atoi(a[2]), D = atoi(a[3]), off = atoi(a[5]);
+    const int32_t *pos = na == 7 && atoi(a[6]) ? load("pos", (int64_t)B * T, 4) : NULL;
     float base = (float)atof(a[4]);
     int64_t n = (int64_t)B * T * H * D;
     float *x = load("x", n, 4), *dx = load("dout", n, 4);
-    ops->rope_forward(x, B, T, H, D, base, off);
-    ops->rope_backward(dx, B, T, H, D, base, off);
+    ops->rope_forward(x, B, T, H, D, base, off, pos);
+    ops->rope_backward(dx, B, T, H, D, base, off, pos);
     save("y", x, n), save("dx", dx, n);
   } else if (!strcmp(op, "xent") && na == 3) {
     int64_t N = atoll(a[0]);

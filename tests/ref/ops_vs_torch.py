@@ -1,6 +1,8 @@
 """ops_vs_torch.py TOOL -- the CPU op tables (reference and fast) against PyTorch: causal GQA attention (HF
 repeat_kv + causal softmax), RMSNorm (HF LlamaRMSNorm), RoPE (HF LLaMA rotate-half, float32 rotary tables), fused
-lm-head cross-entropy with ignored targets and row weights, and torch.optim.AdamW over 3 steps.
+lm-head cross-entropy with ignored targets and row weights, and torch.optim.AdamW over 3 steps.  Packed sequences
+(several documents per row): attention against an explicit block-diagonal causal mask and RoPE with HF's
+position_ids restarting at each document.
 
 Inputs are written as raw float32 files, TOOL (tests/ref/ops_tool) runs the op, and the outputs are compared with
 torch: in float64 with autograd for attention / RMSNorm / cross-entropy, in float32 exactly as HF computes it for
@@ -47,10 +49,23 @@ def t64(a):
     return torch.tensor(a, dtype=torch.float64, requires_grad=True)
 
 
-def attention(d, backend):
+def packed_positions(B, T, max_len):
+    """positions (B,T) int32 of rows of documents of random lengths 1..max_len, and the document id of each token"""
+    pos, doc = np.zeros((B, T), np.int32), np.zeros((B, T), np.int64)
+    for b in range(B):
+        t, n = 0, 0
+        while t < T:
+            length = min(int(rng.integers(1, max_len + 1)), T - t)
+            pos[b, t:t + length], doc[b, t:t + length] = np.arange(length), n
+            t, n = t + length, n + 1
+    return pos, doc
+
+
+def attention(d, backend, packed=False):
     B, T, NH, NKV, D = 2, 67, 6, 2, 16
     q, k, v, dout = f32(B, T, NH, D, lo=-2, hi=2), f32(B, T, NKV, D, lo=-2, hi=2), f32(B, T, NKV, D), f32(B, T, NH, D)
-    o = run(backend, "attention", d, dict(q=q, k=k, v=v, dout=dout), [B, T, NH, NKV, D],
+    pos, doc = packed_positions(B, T, 29)
+    o = run(backend, "attention", d, dict(q=q, k=k, v=v, dout=dout, pos=pos), [B, T, NH, NKV, D, int(packed)],
             dict(out=(B, T, NH, D), lse=(B, NH, T), dq=(B, T, NH, D), dk=(B, T, NKV, D), dv=(B, T, NKV, D)))
     tq, tk, tv = t64(q), t64(k), t64(v)
     rep = NH // NKV  # HF repeat_kv: query head h reads kv head h // rep
@@ -58,15 +73,24 @@ def attention(d, backend):
     kh = tk.transpose(1, 2).repeat_interleave(rep, dim=1)
     vh = tv.transpose(1, 2).repeat_interleave(rep, dim=1)
     s = qh @ kh.transpose(-1, -2) / D ** 0.5
-    s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), 1)[None, None]  # j > t
+    if packed:  # block-diagonal: keys of another document are masked too
+        dt = torch.tensor(doc)
+        mask = mask | (dt[:, None, :, None] != dt[:, None, None, :])
+    s = s.masked_fill(mask, float("-inf"))
     lse = torch.logsumexp(s, -1)
     out = (torch.softmax(s, -1) @ vh).transpose(1, 2)
     (out * torch.tensor(dout, dtype=torch.float64)).sum().backward()
-    check(f"{backend} attention out", o["out"], out.detach(), 1e-5)
-    check(f"{backend} attention lse", o["lse"], lse.detach(), 1e-5)
-    check(f"{backend} attention dq", o["dq"], tq.grad, 1e-5)
-    check(f"{backend} attention dk", o["dk"], tk.grad, 1e-5)
-    check(f"{backend} attention dv", o["dv"], tv.grad, 1e-5)
+    name = f"{backend} attention{' packed' if packed else ''}"
+    check(f"{name} out", o["out"], out.detach(), 1e-5)
+    check(f"{name} lse", o["lse"], lse.detach(), 1e-5)
+    check(f"{name} dq", o["dq"], tq.grad, 1e-5)
+    check(f"{name} dk", o["dk"], tk.grad, 1e-5)
+    check(f"{name} dv", o["dv"], tv.grad, 1e-5)
+
+
+def attention_packed(d, backend):
+    attention(d, backend, True)
 
 
 def rmsnorm(d, backend):
@@ -84,16 +108,20 @@ def rmsnorm(d, backend):
     check(f"{backend} rmsnorm dweight", o["dw"], tw.grad, 1e-5)
 
 
-def rope(d, backend):
+def rope(d, backend, packed=False):
     B, T, H, D, base, off = 2, 67, 3, 64, 10000.0, 5
     x, dout = f32(B, T, H, D), f32(B, T, H, D)
-    o = run(backend, "rope", d, dict(x=x, dout=dout), [B, T, H, D, base, off], dict(y=(B, T, H, D), dx=(B, T, H, D)))
-    # HF LlamaRotaryEmbedding, float32 throughout
+    pos, _ = packed_positions(B, T, 29)
+    if packed:
+        off = 0
+    o = run(backend, "rope", d, dict(x=x, dout=dout, pos=pos), [B, T, H, D, base, off, int(packed)],
+            dict(y=(B, T, H, D), dx=(B, T, H, D)))
+    # HF LlamaRotaryEmbedding with position_ids (B,T), float32 throughout
     inv_freq = 1.0 / (base ** (torch.arange(0, D, 2, dtype=torch.int64).float() / D))
-    pos = torch.arange(off, off + T, dtype=torch.int64).float()
-    freqs = torch.outer(pos, inv_freq)
+    position_ids = torch.tensor(pos, dtype=torch.int64) if packed else torch.arange(off, off + T)[None].expand(B, T)
+    freqs = position_ids.float()[:, :, None] * inv_freq[None, None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos()[None, :, None, :], emb.sin()[None, :, None, :]
+    cos, sin = emb.cos()[:, :, None, :], emb.sin()[:, :, None, :]
 
     def rotate_half(t):
         return torch.cat((-t[..., D // 2:], t[..., : D // 2]), dim=-1)
@@ -101,8 +129,12 @@ def rope(d, backend):
     tx = torch.tensor(x, requires_grad=True)
     y = tx * cos + rotate_half(tx) * sin
     y.backward(torch.tensor(dout))
-    check(f"{backend} rope y (HF float32)", o["y"], y.detach(), 2e-6)
-    check(f"{backend} rope dx", o["dx"], tx.grad, 2e-6)
+    check(f"{backend} rope{' packed' if packed else ''} y (HF float32)", o["y"], y.detach(), 2e-6)
+    check(f"{backend} rope{' packed' if packed else ''} dx", o["dx"], tx.grad, 2e-6)
+
+
+def rope_packed(d, backend):
+    rope(d, backend, True)
 
 
 def xent(d, backend):
@@ -140,7 +172,7 @@ def adamw(d, backend):
 print(f"torch {torch.__version__}")
 with tempfile.TemporaryDirectory() as d:
     for backend in ("ref", "cpu"):
-        for case in (attention, rmsnorm, rope, xent, adamw):
+        for case in (attention, attention_packed, rmsnorm, rope, rope_packed, xent, adamw):
             case(d, backend)
 print(f"ops_vs_torch: {failures} failed")
 sys.exit(1 if failures else 0)

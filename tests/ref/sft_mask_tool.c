@@ -98,7 +98,7 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
   struct fs_sft_opts so = {FS_SFT_CONVO, FS_CHAT_CHATML, cfg.seq_length, 0};
   struct ctx c = {NULL, perturb, cfg.seq_length, cfg.vocab_size, 0, json_array(), json_array()};
   PetscCall(fs_sft_load(data, &so, tok, &c.ds));
-  struct fs_sample_source src = {get, &c, INT64_MAX, get_masked};
+  struct fs_sample_source src = {get, &c, INT64_MAX, get_masked, NULL};
   PetscCall(write_floats(out, "params.bin", m->params, m->table.n_local));
   PetscCall(fs_trainer_step(t, &src));
   PetscCall(write_floats(out, "grads.bin", m->grads, m->table.n_local));

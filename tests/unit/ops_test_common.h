@@ -60,4 +60,21 @@ static inline double tops_nerr(const float *a, const float *b, int64_t n)
   return den > 0 ? num / den : num;
 }
 
+/* packed positions (B,T) (fs_ops.h): each row holds documents of random lengths 1 .. max_len, the last one cut by
+ * the row's end */
+static inline int32_t *tops_positions(int B, int T, int max_len)
+{
+  int32_t *pos = malloc((size_t)B * T * sizeof *pos);
+  if (!pos) {
+    fprintf(stderr, "test: out of memory\n");
+    exit(1);
+  }
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < T;) {
+      int len = 1 + (int)(tops_uniform() * max_len);
+      for (int u = 0; u < len && t < T; u++, t++) pos[(int64_t)b * T + t] = u;
+    }
+  return pos;
+}
+
 #endif

@@ -97,29 +97,33 @@ static void test_matmul(void)
   free(x), free(w), free(b), free(y), free(dout), free(dx), free(dw), free(db), free(c.x), free(c.w), free(c.b), free(c.y);
 }
 
-/* ---- embedding + learned positions: y[b,t] = wte[tok[b,t]] + wpe[t] */
-struct emb { int B, T, C; const int32_t *tok; double *wte, *wpe, *y; const float *dout; };
+/* packed positions of the tests below: rows of documents of 2, 1 and 3 tokens, and of 4 and 2 (pos NULL = t) */
+static const int32_t packed_pos[2 * 6] = {0, 1, 0, 0, 1, 2, 0, 1, 2, 3, 0, 1};
+#define POS_AT(pos, T, bt) ((pos) ? (pos)[bt] : (bt) % (T))
+
+/* ---- embedding + learned positions: y[b,t] = wte[tok[b,t]] + wpe[pos[b,t]] */
+struct emb { int B, T, C; const int32_t *tok, *pos; double *wte, *wpe, *y; const float *dout; };
 static double emb_loss(void *p)
 {
   struct emb *c = p;
   for (int bt = 0; bt < c->B * c->T; bt++)
-    for (int i = 0; i < c->C; i++) c->y[bt * c->C + i] = c->wte[c->tok[bt] * c->C + i] + c->wpe[(bt % c->T) * c->C + i];
+    for (int i = 0; i < c->C; i++) c->y[bt * c->C + i] = c->wte[c->tok[bt] * c->C + i] + c->wpe[POS_AT(c->pos, c->T, bt) * c->C + i];
   return dot_dout(c->dout, c->y, (int64_t)c->B * c->T * c->C);
 }
-static void test_embedding(void)
+static void test_embedding(const int32_t *pos)
 {
-  enum { B = 2, T = 3, C = 4, V = 5, N = B * T };
-  printf("embedding+position B=%d T=%d C=%d V=%d\n", B, T, C, V);
-  int32_t tok[N] = {1, 4, 1, 0, 1, 3}; /* token 1 repeats, 2 never occurs */
+  enum { B = 2, T = 6, C = 4, V = 5, N = B * T };
+  printf("embedding+position B=%d T=%d C=%d V=%d%s\n", B, T, C, V, pos ? " packed" : "");
+  int32_t tok[N] = {1, 4, 1, 0, 1, 3, 0, 4, 4, 1, 3, 0}; /* token 1 repeats, 2 never occurs */
   float *wte = tops_rand(V * C, -1, 1), *wpe = tops_rand(T * C, -1, 1), *y = tops_rand(N * C, 0, 1);
   float *dout = tops_rand(N * C, -1, 1), *dwte = calloc(V * C, 4), *dwpe = calloc(T * C, 4);
-  struct emb c = {B, T, C, tok, dcopy(wte, V * C), dcopy(wpe, T * C), calloc(N * C, 8), dout};
+  struct emb c = {B, T, C, tok, pos, dcopy(wte, V * C), dcopy(wpe, T * C), calloc(N * C, 8), dout};
   R->embedding_forward(y, tok, wte, N, C);
-  R->position_forward(y, wpe, B, T, C);
+  R->position_forward(y, wpe, B, T, C, pos);
   emb_loss(&c);
   check_fwd("embedding+position", y, c.y, N * C);
   R->embedding_backward(dwte, dout, tok, N, C);
-  R->position_backward(dwpe, dout, B, T, C);
+  R->position_backward(dwpe, dout, B, T, C, pos);
   check_grad("embedding dwte", c.wte, dwte, V * C, emb_loss, &c);
   check_grad("position dwpe", c.wpe, dwpe, T * C, emb_loss, &c);
   free(wte), free(wpe), free(y), free(dout), free(dwte), free(dwpe), free(c.wte), free(c.wpe), free(c.y);
@@ -167,7 +171,7 @@ static void test_norm(int layer)
 }
 
 /* ---- RoPE (rotate-half), angles in double from the definition inv_freq = base^(-2i/D) */
-struct rope { int B, T, H, D, off; double base, *x, *y; const float *dout; };
+struct rope { int B, T, H, D, off; const int32_t *pos; double base, *x, *y; const float *dout; };
 static double rope_loss(void *p)
 {
   struct rope *c = p;
@@ -175,7 +179,7 @@ static double rope_loss(void *p)
   for (int bt = 0; bt < c->B * c->T; bt++)
     for (int h = 0; h < c->H; h++)
       for (int i = 0; i < half; i++) {
-        double ang = (c->off + bt % c->T) * pow(c->base, -2.0 * i / c->D);
+        double ang = (c->off + POS_AT(c->pos, c->T, bt)) * pow(c->base, -2.0 * i / c->D);
         int64_t o = ((int64_t)bt * c->H + h) * c->D;
         double x1 = c->x[o + i], x2 = c->x[o + i + half];
         c->y[o + i] = x1 * cos(ang) - x2 * sin(ang);
@@ -183,22 +187,27 @@ static double rope_loss(void *p)
       }
   return dot_dout(c->dout, c->y, (int64_t)c->B * c->T * c->H * c->D);
 }
-static void test_rope(void)
+static void test_rope(const int32_t *pos)
 {
-  enum { B = 2, T = 5, H = 3, D = 8, n = B * T * H * D };
-  printf("rope B=%d T=%d H=%d D=%d base=10000 offset=3\n", B, T, H, D);
+  enum { B = 2, T = 6, H = 3, D = 8, n = B * T * H * D };
+  printf("rope B=%d T=%d H=%d D=%d base=10000 offset=3%s\n", B, T, H, D, pos ? " packed" : "");
   float *x = tops_rand(n, -1, 1), *y = tops_copy(x, n), *dout = tops_rand(n, -1, 1), *dx = tops_copy(dout, n);
-  struct rope c = {B, T, H, D, 3, 10000.0, dcopy(x, n), calloc(n, 8), dout};
-  R->rope_forward(y, B, T, H, D, 10000.0f, 3);
+  struct rope c = {B, T, H, D, 3, pos, 10000.0, dcopy(x, n), calloc(n, 8), dout};
+  R->rope_forward(y, B, T, H, D, 10000.0f, 3, pos);
   rope_loss(&c);
   check_fwd("rope", y, c.y, n);
-  R->rope_backward(dx, B, T, H, D, 10000.0f, 3);
+  R->rope_backward(dx, B, T, H, D, 10000.0f, 3, pos);
   check_grad("rope dx", c.x, dx, n, rope_loss, &c);
   free(x), free(y), free(dout), free(dx), free(c.x), free(c.y);
 }
 
-/* ---- causal GQA attention, the textbook way: full softmax over keys j <= t */
-struct att { int B, T, NH, NKV, D; double *q, *k, *v, *y, *lse; const float *dout; };
+/* ---- causal GQA attention, the textbook way: full softmax over keys j <= t (packed: and j >= t - pos[t]; here as
+ * a mask on the full row, the form PyTorch users write) */
+struct att { int B, T, NH, NKV, D; const int32_t *pos; double *q, *k, *v, *y, *lse; const float *dout; };
+static int att_masked(const struct att *c, int b, int t, int j)
+{
+  return j > t || (c->pos && j < t - c->pos[b * c->T + t]);
+}
 static double att_loss(void *p)
 {
   struct att *c = p;
@@ -209,35 +218,36 @@ static double att_loss(void *p)
       for (int t = 0; t < T; t++) {
         const double *qt = c->q + ((b * T + t) * c->NH + h) * D;
         double mx = -INFINITY, sum = 0;
-        for (int j = 0; j <= t; j++) {
+        for (int j = 0; j < T; j++) {
           const double *kj = c->k + ((b * T + j) * c->NKV + h / g) * D;
           s[j] = 0;
           for (int d = 0; d < D; d++) s[j] += qt[d] * kj[d] / sqrt((double)D);
+          if (att_masked(c, b, t, j)) s[j] = -INFINITY;
           mx = fmax(mx, s[j]);
         }
-        for (int j = 0; j <= t; j++) sum += exp(s[j] - mx);
+        for (int j = 0; j < T; j++) sum += exp(s[j] - mx);
         c->lse[(b * c->NH + h) * T + t] = mx + log(sum);
         for (int d = 0; d < D; d++) {
           double acc = 0;
-          for (int j = 0; j <= t; j++) acc += exp(s[j] - mx) / sum * c->v[((b * T + j) * c->NKV + h / g) * D + d];
+          for (int j = 0; j < T; j++) acc += exp(s[j] - mx) / sum * c->v[((b * T + j) * c->NKV + h / g) * D + d];
           c->y[((b * T + t) * c->NH + h) * D + d] = acc;
         }
       }
   return dot_dout(c->dout, c->y, (int64_t)c->B * T * c->NH * D);
 }
-static void test_attention(void)
+static void test_attention(const int32_t *pos)
 {
   enum { B = 2, T = 6, NH = 4, NKV = 2, D = 4, nq = B * T * NH * D, nk = B * T * NKV * D, nl = B * NH * T };
-  printf("attention B=%d T=%d NH=%d NKV=%d D=%d (causal, GQA)\n", B, T, NH, NKV, D);
+  printf("attention B=%d T=%d NH=%d NKV=%d D=%d (causal, GQA%s)\n", B, T, NH, NKV, D, pos ? ", packed" : "");
   float *q = tops_rand(nq, -1.5f, 1.5f), *k = tops_rand(nk, -1.5f, 1.5f), *v = tops_rand(nk, -1, 1);
   float *y = tops_rand(nq, 0, 1), *lse = tops_rand(nl, 0, 1), *dout = tops_rand(nq, -1, 1);
   float *dq = tops_rand(nq, 0, 1), *dk = tops_rand(nk, 0, 1), *dv = tops_rand(nk, 0, 1);
-  struct att c = {B, T, NH, NKV, D, dcopy(q, nq), dcopy(k, nk), dcopy(v, nk), calloc(nq, 8), calloc(nl, 8), dout};
-  R->attention_forward(y, lse, q, k, v, B, T, NH, NKV, D);
+  struct att c = {B, T, NH, NKV, D, pos, dcopy(q, nq), dcopy(k, nk), dcopy(v, nk), calloc(nq, 8), calloc(nl, 8), dout};
+  R->attention_forward(y, lse, q, k, v, B, T, NH, NKV, D, pos);
   att_loss(&c);
   check_fwd("attention out", y, c.y, nq);
   check_fwd("attention lse", lse, c.lse, nl);
-  R->attention_backward(dq, dk, dv, dout, q, k, v, y, lse, B, T, NH, NKV, D);
+  R->attention_backward(dq, dk, dv, dout, q, k, v, y, lse, B, T, NH, NKV, D, pos);
   check_grad("attention dq", c.q, dq, nq, att_loss, &c);
   check_grad("attention dk", c.k, dk, nk, att_loss, &c);
   check_grad("attention dv", c.v, dv, nk, att_loss, &c);
@@ -342,11 +352,14 @@ static void test_adamw(void)
 int main(void)
 {
   test_matmul();
-  test_embedding();
+  test_embedding(NULL);
+  test_embedding(packed_pos);
   test_norm(0);
   test_norm(1);
-  test_rope();
-  test_attention();
+  test_rope(NULL);
+  test_rope(packed_pos);
+  test_attention(NULL);
+  test_attention(packed_pos);
   test_pointwise();
   test_lmhead();
   test_adamw();

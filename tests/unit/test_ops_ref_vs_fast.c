@@ -4,7 +4,10 @@
  * hundred terms in a different order, against double accumulation in the reference).
  * The accumulation rule is tested too: parameter gradients are pre-filled with nonzero values and must be added to
  * (+=), activation gradients are pre-filled with garbage and must be overwritten (=).  Guard tails catch writes
- * past an output.  The fast ops run with 3 OpenMP threads, and attention backward must give the same bits with 1. */
+ * past an output.  The fast ops run with 3 OpenMP threads, and attention backward must give the same bits with 1.
+ * Packed positions (several documents per row, odd lengths, 1-token documents): the position ops, RoPE and
+ * attention with pos against the reference with the same pos; with pos[t] = t (one document per row) the fast
+ * attention must give the bits of pos = NULL. */
 #include <stdio.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -67,14 +70,22 @@ static void test_embedding(void)
 
   float *wpe = tops_rand((int64_t)maxT * C, -1, 1), *pr = tops_rand((int64_t)B * T * C, -1, 1);
   float *pf = tops_copy(pr, (int64_t)B * T * C);
-  R->position_forward(pr, wpe, B, T, C);
-  F->position_forward(pf, wpe, B, T, C);
+  R->position_forward(pr, wpe, B, T, C, NULL);
+  F->position_forward(pf, wpe, B, T, C, NULL);
   check("position_forward out (+=)", pf, pr, (int64_t)B * T * C, TOL);
   float *dpy = tops_rand((int64_t)B * T * C, -1, 1), *dpr = tops_rand((int64_t)maxT * C, -1, 1);
   float *dpf = tops_copy(dpr, (int64_t)maxT * C);
-  R->position_backward(dpr, dpy, B, T, C);
-  F->position_backward(dpf, dpy, B, T, C);
+  R->position_backward(dpr, dpy, B, T, C, NULL);
+  F->position_backward(dpf, dpy, B, T, C, NULL);
   check("position_backward dwpe (+=)", dpf, dpr, (int64_t)maxT * C, TOL);
+  int32_t *pos = tops_positions(B, T, 5);
+  R->position_forward(pr, wpe, B, T, C, pos);
+  F->position_forward(pf, wpe, B, T, C, pos);
+  check("position_forward out (+=), packed", pf, pr, (int64_t)B * T * C, TOL);
+  R->position_backward(dpr, dpy, B, T, C, pos);
+  F->position_backward(dpf, dpy, B, T, C, pos);
+  check("position_backward dwpe (+=), packed", dpf, dpr, (int64_t)maxT * C, TOL);
+  free(pos);
   free(wte), free(yr), free(yf), free(dy), free(dwr), free(dwf), free(wpe), free(pr), free(pf), free(dpy), free(dpr),
     free(dpf);
 }
@@ -115,35 +126,38 @@ static void test_norms(void)
     free(dxf), free(dwr), free(dwf), free(dbr), free(dbf);
 }
 
-static void test_rope(int B, int T, int H, int D, float base, int pos_offset)
+/* max_doc > 0: packed rows of documents up to max_doc tokens */
+static void test_rope(int B, int T, int H, int D, float base, int pos_offset, int max_doc)
 {
-  printf("rope B=%d T=%d H=%d D=%d base=%g offset=%d\n", B, T, H, D, base, pos_offset);
+  printf("rope B=%d T=%d H=%d D=%d base=%g offset=%d packed documents <= %d\n", B, T, H, D, base, pos_offset, max_doc);
   int64_t n = (int64_t)B * T * H * D;
+  int32_t *pos = max_doc ? tops_positions(B, T, max_doc) : NULL;
   float *x0 = tops_rand(n, -1, 1), *xr = tops_copy(x0, n), *xf = tops_copy(x0, n);
-  R->rope_forward(xr, B, T, H, D, base, pos_offset);
-  F->rope_forward(xf, B, T, H, D, base, pos_offset);
+  R->rope_forward(xr, B, T, H, D, base, pos_offset, pos);
+  F->rope_forward(xf, B, T, H, D, base, pos_offset, pos);
   check("rope_forward", xf, xr, n, TOL);
-  R->rope_backward(xr, B, T, H, D, base, pos_offset);
-  F->rope_backward(xf, B, T, H, D, base, pos_offset);
+  R->rope_backward(xr, B, T, H, D, base, pos_offset, pos);
+  F->rope_backward(xf, B, T, H, D, base, pos_offset, pos);
   check("rope_backward", xf, xr, n, TOL);
   check("rope_backward(rope_forward(x)) == x (fast)", xf, x0, n, 1e-5); /* the rotation is orthogonal */
-  free(x0), free(xr), free(xf);
+  free(x0), free(xr), free(xf), free(pos);
 }
 
-static void test_attention(int B, int T, int NH, int NKV, int D)
+static void test_attention(int B, int T, int NH, int NKV, int D, int max_doc)
 {
-  printf("attention B=%d T=%d NH=%d NKV=%d D=%d\n", B, T, NH, NKV, D);
+  printf("attention B=%d T=%d NH=%d NKV=%d D=%d packed documents <= %d\n", B, T, NH, NKV, D, max_doc);
+  int32_t *pos = max_doc ? tops_positions(B, T, max_doc) : NULL;
   int64_t nq = (int64_t)B * T * NH * D, nk = (int64_t)B * T * NKV * D, nl = (int64_t)B * NH * T;
   float *q = tops_rand(nq, -2, 2), *k = tops_rand(nk, -2, 2), *v = tops_rand(nk, -1, 1), *dout = tops_rand(nq, -1, 1);
   float *or = tops_rand(nq, 0, 1), *of = tops_rand(nq, 0, 1), *lr = tops_rand(nl, 0, 1), *lf = tops_rand(nl, 0, 1);
-  R->attention_forward(or, lr, q, k, v, B, T, NH, NKV, D);
-  F->attention_forward(of, lf, q, k, v, B, T, NH, NKV, D);
+  R->attention_forward(or, lr, q, k, v, B, T, NH, NKV, D, pos);
+  F->attention_forward(of, lf, q, k, v, B, T, NH, NKV, D, pos);
   check("attention_forward out", of, or, nq, TOL);
   check("attention_forward lse", lf, lr, nl, TOL);
   float *dqr = tops_rand(nq, 3, 4), *dqf = tops_rand(nq, 5, 6), *dkr = tops_rand(nk, 3, 4), *dkf = tops_rand(nk, 5, 6);
   float *dvr = tops_rand(nk, 3, 4), *dvf = tops_rand(nk, 5, 6);
-  R->attention_backward(dqr, dkr, dvr, dout, q, k, v, or, lr, B, T, NH, NKV, D);
-  F->attention_backward(dqf, dkf, dvf, dout, q, k, v, or, lr, B, T, NH, NKV, D);
+  R->attention_backward(dqr, dkr, dvr, dout, q, k, v, or, lr, B, T, NH, NKV, D, pos);
+  F->attention_backward(dqf, dkf, dvf, dout, q, k, v, or, lr, B, T, NH, NKV, D, pos);
   check("attention_backward dq (=)", dqf, dqr, nq, TOL);
   check("attention_backward dk (=)", dkf, dkr, nk, TOL);
   check("attention_backward dv (=)", dvf, dvr, nk, TOL);
@@ -152,12 +166,25 @@ static void test_attention(int B, int T, int NH, int NKV, int D)
   float *dq1 = tops_rand(nq, 0, 1), *dk1 = tops_rand(nk, 0, 1), *dv1 = tops_rand(nk, 0, 1);
   int nt = omp_get_max_threads();
   omp_set_num_threads(1);
-  F->attention_backward(dq1, dk1, dv1, dout, q, k, v, or, lr, B, T, NH, NKV, D);
+  F->attention_backward(dq1, dk1, dv1, dout, q, k, v, or, lr, B, T, NH, NKV, D, pos);
   omp_set_num_threads(nt);
   FS_EXPECT(!memcmp(dq1, dqf, nq * 4) && !memcmp(dk1, dkf, nk * 4) && !memcmp(dv1, dvf, nk * 4),
             "attention_backward differs between 1 and %d threads", nt);
   free(dq1), free(dk1), free(dv1);
 #endif
+  if (!pos) { /* one document per row given as positions: the same key tiles, the same bits */
+    int32_t *whole = malloc((size_t)B * T * sizeof *whole);
+    float *o2 = tops_rand(nq, 0, 1), *l2 = tops_rand(nl, 0, 1), *dq2 = tops_rand(nq, 0, 1), *dk2 = tops_rand(nk, 0, 1),
+          *dv2 = tops_rand(nk, 0, 1);
+    for (int64_t i = 0; i < (int64_t)B * T; i++) whole[i] = (int32_t)(i % T);
+    F->attention_forward(o2, l2, q, k, v, B, T, NH, NKV, D, whole);
+    F->attention_backward(dq2, dk2, dv2, dout, q, k, v, or, lr, B, T, NH, NKV, D, whole);
+    FS_EXPECT(!memcmp(o2, of, nq * 4) && !memcmp(l2, lf, nl * 4) && !memcmp(dq2, dqf, nq * 4) &&
+                !memcmp(dk2, dkf, nk * 4) && !memcmp(dv2, dvf, nk * 4),
+              "attention with pos[t] = t differs from pos = NULL");
+    free(whole), free(o2), free(l2), free(dq2), free(dk2), free(dv2);
+  }
+  free(pos);
   free(q), free(k), free(v), free(dout), free(or), free(of), free(lr), free(lf), free(dqr), free(dqf), free(dkr),
     free(dkf), free(dvr), free(dvf);
 }
@@ -252,11 +279,15 @@ int main(void)
   test_matmul(37, 45, 29, 0);
   test_embedding();
   test_norms();
-  test_rope(2, 67, 6, 16, 10000.0f, 5);
-  test_rope(1, 13, 3, 8, 500000.0f, 0);
-  test_attention(2, 13, 6, 2, 8);
-  test_attention(2, 67, 6, 3, 16);
-  test_attention(1, 150, 4, 4, 16); /* three query/key tiles, the last one partial */
+  test_rope(2, 67, 6, 16, 10000.0f, 5, 0);
+  test_rope(1, 13, 3, 8, 500000.0f, 0, 0);
+  test_rope(3, 41, 3, 8, 10000.0f, 0, 9);
+  test_attention(2, 13, 6, 2, 8, 0);
+  test_attention(2, 67, 6, 3, 16, 0);
+  test_attention(1, 150, 4, 4, 16, 0); /* three query/key tiles, the last one partial */
+  test_attention(2, 13, 6, 2, 8, 4);    /* packed: short documents, GQA */
+  test_attention(3, 150, 6, 3, 16, 23); /* packed: documents across tile borders */
+  test_attention(2, 200, 4, 2, 8, 90);  /* packed: documents longer than a tile (skipped tiles) */
   test_pointwise();
   test_lmhead(37, 45, 101);
   test_lmhead(300, 45, 101); /* more rows than one chunk of the fast op */

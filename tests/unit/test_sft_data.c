@@ -1,5 +1,5 @@
 /* test_sft_data.c -- SFT samples: what is masked and what is trained for both templates and both line formats,
- * truncation and padding, the cyclic order, malformed lines */
+ * truncation and padding, the cyclic order, malformed lines, packing several conversations to a sample */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -162,6 +162,79 @@ static void test_dataset(struct fs_tokenizer *tok)
   unlink(path);
 }
 
+/* packing: every conversation exactly once, in file order inside a sample, at most seq_length + 1 tokens; each
+ * packed sample is its conversations' unpacked samples laid end to end (tokens, masks, positions restarting at 0),
+ * the target across each boundary masked, padding a document of its own; the trained targets over all samples are
+ * those of the unpacked data; deterministic; efficiency = tokens / (samples x (seq_length + 1)) */
+static void test_packing(struct fs_tokenizer *tok)
+{
+  enum { T = 128, LINES = 13 };
+  char path[] = "/tmp/test_sft_packXXXXXX";
+  FILE *f = fdopen(mkstemp(path), "w");
+  for (int i = 0; i < LINES; i++) {
+    fprintf(f, "{\"messages\": [");
+    for (int k = 0; k <= (i * 7) % 3; k++)
+      fprintf(f, "%s{\"role\": \"user\", \"content\": \"Question %d?\"}, {\"role\": \"assistant\", \"content\": "
+                 "\"Answer %d%s\"}", k ? ", " : "", i, k, i == 5 ? " and a very long story that does not fit into "
+                 "a sample of a hundred and twenty eight tokens at all, not even close, because it goes on and on and on " "and on and on, and then on and on and on and on and on, and more and more and more and more words" : "");
+    fprintf(f, "]}\n");
+  }
+  fclose(f);
+  struct fs_sft_opts o = {FS_SFT_CONVO, FS_CHAT_CHATML, T, 0};
+  struct fs_sft_dataset *plain = NULL, *ds = NULL, *again = NULL;
+  FS_EXPECT_OK(fs_sft_load(path, &o, tok, &plain));
+  FS_EXPECT_OK(fs_sft_load(path, &o, tok, &ds));
+  FS_EXPECT_OK(fs_sft_load(path, &o, tok, &again));
+  if (!plain || !ds || !again) return;
+  FS_EXPECT_OK(fs_sft_pack(ds));
+  FS_EXPECT_OK(fs_sft_pack(again));
+  FS_EXPECT(plain->n == LINES && ds->n_docs == LINES && ds->n < LINES && plain->n_truncated == 1,
+            "%lld conversations (1 truncated: %lld) in %lld packed samples", (long long)ds->n_docs,
+            (long long)plain->n_truncated, (long long)ds->n);
+  FS_EXPECT(ds->n == again->n && !memcmp(ds->pack_item, again->pack_item, LINES * sizeof(int64_t)) &&
+              !memcmp(ds->pack_offset, again->pack_offset, (ds->n + 1) * sizeof(int64_t)),
+            "packing is not deterministic");
+  int seen[LINES] = {0};
+  int64_t trained = 0, tokens_used = 0;
+  for (int64_t i = 0; i < ds->n; i++) {
+    int32_t tk[T + 1], pt[T + 1], pos[T], ppos[T];
+    uint8_t mk[T], pm[T];
+    int ok = 1, at = 0;
+    fs_sft_sample_pos(ds, i, tk, mk, pos);
+    for (int64_t e = ds->pack_offset[i]; e < ds->pack_offset[i + 1]; e++) {
+      const int64_t d = ds->pack_item[e], n = plain->offset[d + 1] - plain->offset[d];
+      seen[d]++;
+      ok &= e == ds->pack_offset[i] || d > ds->pack_item[e - 1];
+      ok &= at + n <= T + 1;
+      fs_sft_sample_pos(plain, d, pt, pm, ppos);
+      for (int u = 0; u < n && at + u <= T; u++) {
+        ok &= tk[at + u] == pt[u];
+        if (at + u < T) ok &= pos[at + u] == u && ppos[u] == u;
+        if (at + u > 0) ok &= mk[at + u - 1] == (u > 0 ? pm[u - 1] : 0);
+      }
+      if (n == T + 1) ok &= ds->pack_offset[i + 1] - ds->pack_offset[i] == 1; /* a truncated one fills a sample */
+      at += (int)n;
+      tokens_used += n;
+    }
+    for (int j = at, p = 0; j <= T; j++, p++) { /* padding */
+      ok &= tk[j] == 0 && (j == 0 || !mk[j - 1]);
+      if (j < T) ok &= pos[j] == p;
+    }
+    for (int j = 0; j < T; j++) trained += mk[j];
+    FS_EXPECT(ok, "packed sample %lld is not its conversations end to end", (long long)i);
+  }
+  for (int d = 0; d < LINES; d++) FS_EXPECT(seen[d] == 1, "conversation %d packed %d times", d, seen[d]);
+  FS_EXPECT(trained == plain->n_trained && trained == ds->n_trained, "%lld trained targets packed, %lld unpacked",
+            (long long)trained, (long long)plain->n_trained);
+  const double eff = (double)tokens_used / ((double)ds->n * (T + 1));
+  FS_EXPECT(fabs(fs_sft_efficiency(ds) - eff) < 1e-12 && eff > fs_sft_efficiency(plain), "efficiency %g (%g), unpacked %g",
+            fs_sft_efficiency(ds), eff, fs_sft_efficiency(plain));
+  printf("packing: %d conversations in %lld samples, efficiency %.1f%% (unpacked %.1f%%)\n", LINES,
+         (long long)ds->n, 100 * eff, 100 * fs_sft_efficiency(plain));
+  fs_sft_destroy(&plain), fs_sft_destroy(&ds), fs_sft_destroy(&again);
+  unlink(path);
+}
+
 int main(int argc, char **argv)
 {
   char dir[4096];
@@ -175,6 +248,7 @@ int main(int argc, char **argv)
     test_templates(gpt2, aquila);
     test_errors(gpt2);
     test_dataset(gpt2);
+    test_packing(gpt2);
   }
   fs_tokenizer_destroy(&gpt2);
   fs_tokenizer_destroy(&aquila);

@@ -70,19 +70,23 @@ void fs_embedding_backward_cpu(float *dwte, const float *dout, const int32_t *to
   }
 }
 
-void fs_position_forward_cpu(float *out, const float *wpe, int B, int T, int C)
+void fs_position_forward_cpu(float *out, const float *wpe, int B, int T, int C, const int32_t *pos)
 {
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++) {
       float *o = out + ((int64_t)b * T + t) * C;
-      const float *w = wpe + (int64_t)t * C;
+      const float *w = wpe + (int64_t)(pos ? pos[(int64_t)b * T + t] : t) * C;
       for (int c = 0; c < C; c++) o[c] += w[c];
     }
 }
 
-void fs_position_backward_cpu(float *dwpe, const float *dout, int B, int T, int C)
+void fs_position_backward_cpu(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos)
 {
+  if (pos) { /* packed: each token's row goes to its position's row, as an embedding gradient by position */
+    fs_embedding_backward_cpu(dwpe, dout, pos, (int64_t)B * T, C);
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (int t = 0; t < T; t++) {
     float *dw = dwpe + (int64_t)t * C;

@@ -17,8 +17,8 @@ void fs_matmul_backward_ref(float *dinp, float *dweight, float *dbias, const flo
                             const float *weight, int64_t N, int C, int OC);
 void fs_embedding_forward_ref(float *out, const int32_t *tokens, const float *wte, int64_t N, int C);
 void fs_embedding_backward_ref(float *dwte, const float *dout, const int32_t *tokens, int64_t N, int C);
-void fs_position_forward_ref(float *out, const float *wpe, int B, int T, int C);
-void fs_position_backward_ref(float *dwpe, const float *dout, int B, int T, int C);
+void fs_position_forward_ref(float *out, const float *wpe, int B, int T, int C, const int32_t *pos);
+void fs_position_backward_ref(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos);
 void fs_swiglu_forward_ref(float *out, const float *gate, const float *up, int64_t n);
 void fs_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
                             int64_t n);
@@ -39,13 +39,13 @@ void fs_layernorm_forward_ref(float *out, float *mean, float *rstd, const float 
 void fs_layernorm_backward_ref(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                                const float *weight, const float *mean, const float *rstd, int64_t N, int C);
 /* fs_ops_ref_attn.c */
-void fs_rope_forward_ref(float *x, int B, int T, int H, int D, float base, int pos_offset);
-void fs_rope_backward_ref(float *dx, int B, int T, int H, int D, float base, int pos_offset);
+void fs_rope_forward_ref(float *x, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos);
+void fs_rope_backward_ref(float *dx, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos);
 void fs_attention_forward_ref(float *out, float *lse, const float *q, const float *k, const float *v, int B, int T,
-                              int NH, int NKV, int D);
+                              int NH, int NKV, int D, const int32_t *pos);
 void fs_attention_backward_ref(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                                const float *v, const float *out, const float *lse, int B, int T, int NH, int NKV,
-                               int D);
+                               int D, const int32_t *pos);
 /* fs_ops_ref_xent.c */
 void fs_lmhead_xent_ref(float *losses, float *dinp, float *dweight, const float *inp, const float *weight,
                         const int32_t *targets, const float *row_weight, int64_t N, int C, int V);
@@ -59,8 +59,8 @@ void fs_matmul_backward_cpu(float *dinp, float *dweight, float *dbias, const flo
                             const float *weight, int64_t N, int C, int OC);
 void fs_embedding_forward_cpu(float *out, const int32_t *tokens, const float *wte, int64_t N, int C);
 void fs_embedding_backward_cpu(float *dwte, const float *dout, const int32_t *tokens, int64_t N, int C);
-void fs_position_forward_cpu(float *out, const float *wpe, int B, int T, int C);
-void fs_position_backward_cpu(float *dwpe, const float *dout, int B, int T, int C);
+void fs_position_forward_cpu(float *out, const float *wpe, int B, int T, int C, const int32_t *pos);
+void fs_position_backward_cpu(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos);
 /* fs_ops_cpu_pointwise.c */
 void fs_swiglu_forward_cpu(float *out, const float *gate, const float *up, int64_t n);
 void fs_swiglu_backward_cpu(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
@@ -82,14 +82,14 @@ void fs_layernorm_forward_cpu(float *out, float *mean, float *rstd, const float 
 void fs_layernorm_backward_cpu(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                                const float *weight, const float *mean, const float *rstd, int64_t N, int C);
 /* fs_ops_cpu_rope.c */
-void fs_rope_forward_cpu(float *x, int B, int T, int H, int D, float base, int pos_offset);
-void fs_rope_backward_cpu(float *dx, int B, int T, int H, int D, float base, int pos_offset);
+void fs_rope_forward_cpu(float *x, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos);
+void fs_rope_backward_cpu(float *dx, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos);
 /* fs_ops_cpu_attn.c */
 void fs_attention_forward_cpu(float *out, float *lse, const float *q, const float *k, const float *v, int B, int T,
-                              int NH, int NKV, int D);
+                              int NH, int NKV, int D, const int32_t *pos);
 void fs_attention_backward_cpu(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                                const float *v, const float *out, const float *lse, int B, int T, int NH, int NKV,
-                               int D);
+                               int D, const int32_t *pos);
 /* fs_ops_cpu_xent.c */
 void fs_lmhead_xent_cpu(float *losses, float *dinp, float *dweight, const float *inp, const float *weight,
                         const int32_t *targets, const float *row_weight, int64_t N, int C, int V);

@@ -51,15 +51,20 @@ void fs_embedding_backward_ref(float *dwte, const float *dout, const int32_t *to
     for (int c = 0; c < C; c++) dwte[(int64_t)tokens[n] * C + c] += dout[n * C + c];
 }
 
-void fs_position_forward_ref(float *out, const float *wpe, int B, int T, int C)
+void fs_position_forward_ref(float *out, const float *wpe, int B, int T, int C, const int32_t *pos)
 {
   for (int b = 0; b < B; b++)
     for (int t = 0; t < T; t++)
-      for (int c = 0; c < C; c++) out[((int64_t)b * T + t) * C + c] += wpe[(int64_t)t * C + c];
+      for (int c = 0; c < C; c++)
+        out[((int64_t)b * T + t) * C + c] += wpe[(int64_t)(pos ? pos[(int64_t)b * T + t] : t) * C + c];
 }
 
-void fs_position_backward_ref(float *dwpe, const float *dout, int B, int T, int C)
+void fs_position_backward_ref(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos)
 {
+  if (pos) { /* packed: each token's row goes to its position's row, as an embedding gradient by position */
+    fs_embedding_backward_ref(dwpe, dout, pos, (int64_t)B * T, C);
+    return;
+  }
   for (int t = 0; t < T; t++)
     for (int c = 0; c < C; c++) {
       double acc = 0;

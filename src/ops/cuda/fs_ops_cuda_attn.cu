@@ -11,16 +11,26 @@
  *          dq:     block = (16 queries, h, b), like the forward: dq = scale * sum_j P (dP - D_row) k_j
  *          dk, dv: block = (16 keys, kv head, b), 4 warps of 4 keys, looping over the query heads of the group and
  *                  the query tiles of 32 at or after the keys (lane = query): dv_j = sum P dout, dk_j = scale *
- *                  sum P (dP - D_row) q.  Scores are recomputed from q, k and lse (P = exp(s - lse)). */
+ *                  sum P (dP - D_row) q.  Scores are recomputed from q, k and lse (P = exp(s - lse)).
+ * Packed sequences (pos, fs_ops.h): query t reads keys t - pos[t] .. t.  The document start t - pos[t] never
+ * decreases along a row, so the query blocks start their key loop at the tile of their first query's start, and
+ * the key blocks stop their query loop at the first tile whose first query starts after the block's last key:
+ * whole tiles outside every window are skipped. */
 #include <cmath>
 #include "fs_ops_cuda_common.cuh"
 
 enum { A_WARPS = 4, A_THREADS = 32 * A_WARPS, A_BQ = 16, A_RQ = A_BQ / A_WARPS, A_BK = 32, A_BKK = 16,
        A_RK = A_BKK / A_WARPS, A_BQQ = 32 };
 
+/* the first key query t of row b reads: t - pos[b,t] (0 without positions; any value past the row's end) */
+__device__ __forceinline__ int attn_window_start(const int32_t *pos, int b, int T, int t)
+{
+  return !pos ? 0 : t < T ? t - pos[(int64_t)b * T + t] : T;
+}
+
 template <int DPL>
 __global__ void attn_forward_kernel(float *out, float *lse, const float *q, const float *k, const float *v, int T,
-                                    int NH, int NKV, int D, float scale)
+                                    int NH, int NKV, int D, float scale, const int32_t *pos)
 {
   extern __shared__ float sm[];
   float *Qs = sm, *Ks = Qs + A_BQ * D, *Vs = Ks + A_BK * (D + 1); /* Qs (BQ,D), Ks (BK,D+1) padded, Vs (BK,D) */
@@ -31,14 +41,16 @@ __global__ void attn_forward_kernel(float *out, float *lse, const float *q, cons
     Qs[i] = t < T ? q[(((int64_t)b * T + t) * NH + h) * D + d] : 0.0f;
   }
   float acc[A_RQ][DPL], m[A_RQ], l[A_RQ];
+  int lo[A_RQ]; /* each row's first key */
   #pragma unroll
   for (int rr = 0; rr < A_RQ; rr++) {
+    lo[rr] = attn_window_start(pos, b, T, q0 + warp * A_RQ + rr);
     m[rr] = -INFINITY, l[rr] = 0;
     #pragma unroll
     for (int e = 0; e < DPL; e++) acc[rr][e] = 0;
   }
   const int qlast = (q0 + A_BQ < T ? q0 + A_BQ : T) - 1;
-  for (int k0 = 0; k0 <= qlast; k0 += A_BK) {
+  for (int k0 = attn_window_start(pos, b, T, q0) / A_BK * A_BK; k0 <= qlast; k0 += A_BK) {
     __syncthreads(); /* the previous tile is consumed */
     for (int i = threadIdx.x; i < A_BK * D; i += blockDim.x) {
       int r = i / D, d = i % D, j = k0 + r;
@@ -58,7 +70,7 @@ __global__ void attn_forward_kernel(float *out, float *lse, const float *q, cons
     #pragma unroll
     for (int rr = 0; rr < A_RQ; rr++) {
       const int t = q0 + warp * A_RQ + rr;
-      const bool valid = j <= t && j < T;
+      const bool valid = j <= t && j >= lo[rr] && j < T;
       float s = valid ? sd[rr] * scale : -INFINITY;
       float mnew = fmaxf(m[rr], fs_warp_max(s));
       float corr = mnew == -INFINITY ? 1.0f : expf(m[rr] - mnew);
@@ -110,7 +122,8 @@ __global__ void attn_drow_kernel(float *drow, const float *dout, const float *ou
 
 template <int DPL>
 __global__ void attn_dq_kernel(float *dq, const float *dout, const float *q, const float *k, const float *v,
-                               const float *lse, const float *drow, int T, int NH, int NKV, int D, float scale)
+                               const float *lse, const float *drow, int T, int NH, int NKV, int D, float scale,
+                               const int32_t *pos)
 {
   extern __shared__ float sm[];
   float *Qs = sm, *Os = Qs + A_BQ * D, *Ks = Os + A_BQ * D, *Vs = Ks + A_BK * (D + 1); /* Ks, Vs padded */
@@ -123,16 +136,18 @@ __global__ void attn_dq_kernel(float *dq, const float *dout, const float *q, con
     Os[i] = t < T ? dout[off] : 0.0f;
   }
   float acc[A_RQ][DPL], L[A_RQ], Dr[A_RQ];
+  int lo[A_RQ];
   #pragma unroll
   for (int rr = 0; rr < A_RQ; rr++) {
     int t = q0 + warp * A_RQ + rr;
+    lo[rr] = attn_window_start(pos, b, T, t);
     L[rr] = t < T ? lse[((int64_t)b * NH + h) * T + t] : 0.0f;
     Dr[rr] = t < T ? drow[((int64_t)b * NH + h) * T + t] : 0.0f;
     #pragma unroll
     for (int e = 0; e < DPL; e++) acc[rr][e] = 0;
   }
   const int qlast = (q0 + A_BQ < T ? q0 + A_BQ : T) - 1;
-  for (int k0 = 0; k0 <= qlast; k0 += A_BK) {
+  for (int k0 = attn_window_start(pos, b, T, q0) / A_BK * A_BK; k0 <= qlast; k0 += A_BK) {
     __syncthreads();
     for (int i = threadIdx.x; i < A_BK * D; i += blockDim.x) {
       int r = i / D, d = i % D, j = k0 + r;
@@ -155,7 +170,7 @@ __global__ void attn_dq_kernel(float *dq, const float *dout, const float *q, con
     #pragma unroll
     for (int rr = 0; rr < A_RQ; rr++) {
       const int t = q0 + warp * A_RQ + rr;
-      const bool valid = j <= t && j < T;
+      const bool valid = j <= t && j >= lo[rr] && j < T;
       float p = valid ? expf(sd[rr] * scale - L[rr]) : 0.0f;
       float ds = p * (dp[rr] - Dr[rr]);
       for (int jj = 0; jj < A_BK; jj++) {
@@ -184,7 +199,7 @@ __global__ void attn_dq_kernel(float *dq, const float *dout, const float *q, con
 template <int DPL>
 __global__ void attn_dkdv_kernel(float *dk, float *dv, const float *dout, const float *q, const float *k,
                                  const float *v, const float *lse, const float *drow, int T, int NH, int NKV, int D,
-                                 float scale)
+                                 float scale, const int32_t *pos)
 {
   extern __shared__ float sm[];
   /* Ks, Vs (BKK,D): this block's keys; Qs, Os (BQQ,D+1) padded: a query tile of one head; Ls, Ds (BQQ) */
@@ -204,7 +219,7 @@ __global__ void attn_dkdv_kernel(float *dk, float *dv, const float *dout, const 
     #pragma unroll
     for (int e = 0; e < DPL; e++) gk[rr][e] = gv[rr][e] = 0;
   for (int h = hk * group; h < (hk + 1) * group; h++)
-    for (int t0 = k0 / A_BQQ * A_BQQ; t0 < T; t0 += A_BQQ) {
+    for (int t0 = k0 / A_BQQ * A_BQQ; t0 < T && attn_window_start(pos, b, T, t0) < k0 + A_BKK; t0 += A_BQQ) {
       __syncthreads(); /* the previous query tile is consumed (and the keys are loaded on the first pass) */
       for (int i = threadIdx.x; i < A_BQQ * D; i += blockDim.x) {
         int r = i / D, d = i % D, t = t0 + r;
@@ -218,7 +233,7 @@ __global__ void attn_dkdv_kernel(float *dk, float *dv, const float *dout, const 
         Ds[i] = t < T ? drow[((int64_t)b * NH + h) * T + t] : 0.0f;
       }
       __syncthreads();
-      const int t = t0 + lane; /* this lane's query */
+      const int t = t0 + lane, lo = attn_window_start(pos, b, T, t); /* this lane's query and its first key */
       float sd[A_RK] = {0}, dp[A_RK] = {0};
       const float *qr = Qs + lane * (D + 1), *orow = Os + lane * (D + 1);
       for (int d = 0; d < D; d++) {
@@ -232,7 +247,7 @@ __global__ void attn_dkdv_kernel(float *dk, float *dv, const float *dout, const 
       #pragma unroll
       for (int rr = 0; rr < A_RK; rr++) {
         const int j = k0 + warp * A_RK + rr;
-        const bool valid = t < T && j <= t;
+        const bool valid = t < T && j <= t && j >= lo;
         float p = valid ? expf(sd[rr] * scale - Ls[lane]) : 0.0f;
         float ds = p * (dp[rr] - Ds[lane]);
         for (int ii = 0; ii < A_BQQ; ii++) {
@@ -271,30 +286,32 @@ template <typename K> static void allow_smem(K kernel, size_t bytes, const char 
 
 template <int DPL>
 static void attn_forward_launch(float *out, float *lse, const float *q, const float *k, const float *v, int B, int T,
-                                int NH, int NKV, int D)
+                                int NH, int NKV, int D, const int32_t *pos)
 {
   size_t smem = (size_t)(A_BQ * D + A_BK * (D + 1) + A_BK * D) * sizeof(float);
   allow_smem(attn_forward_kernel<DPL>, smem, "attn_forward_kernel");
   dim3 grid((unsigned)((T + A_BQ - 1) / A_BQ), (unsigned)NH, (unsigned)B);
-  attn_forward_kernel<DPL><<<grid, A_THREADS, smem>>>(out, lse, q, k, v, T, NH, NKV, D, 1.0f / sqrtf((float)D));
+  attn_forward_kernel<DPL><<<grid, A_THREADS, smem>>>(out, lse, q, k, v, T, NH, NKV, D, 1.0f / sqrtf((float)D),
+                                                              pos);
   FS_CUDA_LAUNCHED("attn_forward_kernel");
 }
 
 template <int DPL>
 static void attn_backward_launch(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                                  const float *v, const float *lse, const float *drow, int B, int T, int NH, int NKV,
-                                 int D)
+                                 int D, const int32_t *pos)
 {
   const float scale = 1.0f / sqrtf((float)D);
   size_t smem_q = (size_t)(2 * A_BQ * D + 2 * A_BK * (D + 1)) * sizeof(float);
   allow_smem(attn_dq_kernel<DPL>, smem_q, "attn_dq_kernel");
   dim3 grid_q((unsigned)((T + A_BQ - 1) / A_BQ), (unsigned)NH, (unsigned)B);
-  attn_dq_kernel<DPL><<<grid_q, A_THREADS, smem_q>>>(dq, dout, q, k, v, lse, drow, T, NH, NKV, D, scale);
+  attn_dq_kernel<DPL><<<grid_q, A_THREADS, smem_q>>>(dq, dout, q, k, v, lse, drow, T, NH, NKV, D, scale, pos);
   FS_CUDA_LAUNCHED("attn_dq_kernel");
   size_t smem_kv = (size_t)(2 * A_BKK * D + 2 * A_BQQ * (D + 1) + 2 * A_BQQ) * sizeof(float);
   allow_smem(attn_dkdv_kernel<DPL>, smem_kv, "attn_dkdv_kernel");
   dim3 grid_kv((unsigned)((T + A_BKK - 1) / A_BKK), (unsigned)NKV, (unsigned)B);
-  attn_dkdv_kernel<DPL><<<grid_kv, A_THREADS, smem_kv>>>(dk, dv, dout, q, k, v, lse, drow, T, NH, NKV, D, scale);
+  attn_dkdv_kernel<DPL><<<grid_kv, A_THREADS, smem_kv>>>(dk, dv, dout, q, k, v, lse, drow, T, NH, NKV, D, scale,
+                                                                 pos);
   FS_CUDA_LAUNCHED("attn_dkdv_kernel");
 }
 
@@ -307,21 +324,21 @@ static int slots_per_lane(int NH, int NKV, int D)
 }
 
 extern "C" void fs_attention_forward_cuda(float *out, float *lse, const float *q, const float *k, const float *v,
-                                          int B, int T, int NH, int NKV, int D)
+                                          int B, int T, int NH, int NKV, int D, const int32_t *pos)
 {
   int dpl = slots_per_lane(NH, NKV, D);
   if (B <= 0 || T <= 0 || NH <= 0) return;
   switch (dpl) {
-  case 1: attn_forward_launch<1>(out, lse, q, k, v, B, T, NH, NKV, D); break;
-  case 2: attn_forward_launch<2>(out, lse, q, k, v, B, T, NH, NKV, D); break;
-  case 4: attn_forward_launch<4>(out, lse, q, k, v, B, T, NH, NKV, D); break;
-  default: attn_forward_launch<8>(out, lse, q, k, v, B, T, NH, NKV, D); break;
+  case 1: attn_forward_launch<1>(out, lse, q, k, v, B, T, NH, NKV, D, pos); break;
+  case 2: attn_forward_launch<2>(out, lse, q, k, v, B, T, NH, NKV, D, pos); break;
+  case 4: attn_forward_launch<4>(out, lse, q, k, v, B, T, NH, NKV, D, pos); break;
+  default: attn_forward_launch<8>(out, lse, q, k, v, B, T, NH, NKV, D, pos); break;
   }
 }
 
 extern "C" void fs_attention_backward_cuda(float *dq, float *dk, float *dv, const float *dout, const float *q,
                                            const float *k, const float *v, const float *out, const float *lse, int B,
-                                           int T, int NH, int NKV, int D)
+                                           int T, int NH, int NKV, int D, const int32_t *pos)
 {
   int dpl = slots_per_lane(NH, NKV, D);
   if (B <= 0 || T <= 0 || NH <= 0) return;
@@ -330,9 +347,9 @@ extern "C" void fs_attention_backward_cuda(float *dq, float *dk, float *dv, cons
   attn_drow_kernel<<<fs_cuda_blocks(rows * 32, 256), 256>>>(drow, dout, out, B, T, NH, D);
   FS_CUDA_LAUNCHED("attn_drow_kernel");
   switch (dpl) {
-  case 1: attn_backward_launch<1>(dq, dk, dv, dout, q, k, v, lse, drow, B, T, NH, NKV, D); break;
-  case 2: attn_backward_launch<2>(dq, dk, dv, dout, q, k, v, lse, drow, B, T, NH, NKV, D); break;
-  case 4: attn_backward_launch<4>(dq, dk, dv, dout, q, k, v, lse, drow, B, T, NH, NKV, D); break;
-  default: attn_backward_launch<8>(dq, dk, dv, dout, q, k, v, lse, drow, B, T, NH, NKV, D); break;
+  case 1: attn_backward_launch<1>(dq, dk, dv, dout, q, k, v, lse, drow, B, T, NH, NKV, D, pos); break;
+  case 2: attn_backward_launch<2>(dq, dk, dv, dout, q, k, v, lse, drow, B, T, NH, NKV, D, pos); break;
+  case 4: attn_backward_launch<4>(dq, dk, dv, dout, q, k, v, lse, drow, B, T, NH, NKV, D, pos); break;
+  default: attn_backward_launch<8>(dq, dk, dv, dout, q, k, v, lse, drow, B, T, NH, NKV, D, pos); break;
   }
 }

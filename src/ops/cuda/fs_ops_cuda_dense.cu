@@ -112,10 +112,10 @@ extern "C" void fs_embedding_backward_cuda(float *dwte, const float *dout, const
   FS_CUDA_LAUNCHED("embedding_backward_kernel");
 }
 
-/* out (B,T,C) += wpe[t] */
-__global__ void position_forward_kernel(float *out, const float *wpe, int64_t n, int64_t TC)
+/* out (B,T,C) += wpe[t], or wpe[pos[b,t]] with packed positions */
+__global__ void position_forward_kernel(float *out, const float *wpe, int64_t n, int64_t TC, int C, const int32_t *pos)
 {
-  FS_CUDA_FOR(i, n) out[i] += wpe[i % TC];
+  FS_CUDA_FOR(i, n) out[i] += pos ? wpe[(int64_t)pos[i / C] * C + i % C] : wpe[i % TC];
 }
 
 /* dwpe[t,c] += sum over b of dout[b,t,c]: one thread per (t,c), the batch in order */
@@ -129,16 +129,20 @@ __global__ void position_backward_kernel(float *dwpe, const float *dout, int B, 
   }
 }
 
-extern "C" void fs_position_forward_cuda(float *out, const float *wpe, int B, int T, int C)
+extern "C" void fs_position_forward_cuda(float *out, const float *wpe, int B, int T, int C, const int32_t *pos)
 {
   int64_t TC = (int64_t)T * C, n = B * TC;
-  position_forward_kernel<<<fs_cuda_blocks(n, 256), 256>>>(out, wpe, n, TC);
+  position_forward_kernel<<<fs_cuda_blocks(n, 256), 256>>>(out, wpe, n, TC, C, pos);
   FS_CUDA_LAUNCHED("position_forward_kernel");
 }
 
-extern "C" void fs_position_backward_cuda(float *dwpe, const float *dout, int B, int T, int C)
+extern "C" void fs_position_backward_cuda(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos)
 {
   int64_t TC = (int64_t)T * C;
+  if (pos) { /* packed: each token's row goes to its position's row, as an embedding gradient by position */
+    fs_embedding_backward_cuda(dwpe, dout, pos, (int64_t)B * T, C);
+    return;
+  }
   position_backward_kernel<<<fs_cuda_blocks(TC, 256), 256>>>(dwpe, dout, B, TC);
   FS_CUDA_LAUNCHED("position_backward_kernel");
 }

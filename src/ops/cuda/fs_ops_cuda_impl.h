@@ -16,8 +16,8 @@ void fs_matmul_backward_cuda(float *dinp, float *dweight, float *dbias, const fl
                              const float *weight, int64_t N, int C, int OC);
 void fs_embedding_forward_cuda(float *out, const int32_t *tokens, const float *wte, int64_t N, int C);
 void fs_embedding_backward_cuda(float *dwte, const float *dout, const int32_t *tokens, int64_t N, int C);
-void fs_position_forward_cuda(float *out, const float *wpe, int B, int T, int C);
-void fs_position_backward_cuda(float *dwpe, const float *dout, int B, int T, int C);
+void fs_position_forward_cuda(float *out, const float *wpe, int B, int T, int C, const int32_t *pos);
+void fs_position_backward_cuda(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos);
 /* fs_ops_cuda_pointwise.cu */
 void fs_swiglu_forward_cuda(float *out, const float *gate, const float *up, int64_t n);
 void fs_swiglu_backward_cuda(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
@@ -39,14 +39,14 @@ void fs_layernorm_forward_cuda(float *out, float *mean, float *rstd, const float
 void fs_layernorm_backward_cuda(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                                 const float *weight, const float *mean, const float *rstd, int64_t N, int C);
 /* fs_ops_cuda_rope.cu */
-void fs_rope_forward_cuda(float *x, int B, int T, int H, int D, float base, int pos_offset);
-void fs_rope_backward_cuda(float *dx, int B, int T, int H, int D, float base, int pos_offset);
+void fs_rope_forward_cuda(float *x, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos);
+void fs_rope_backward_cuda(float *dx, int B, int T, int H, int D, float base, int pos_offset, const int32_t *pos);
 /* fs_ops_cuda_attn.cu */
 void fs_attention_forward_cuda(float *out, float *lse, const float *q, const float *k, const float *v, int B, int T,
-                               int NH, int NKV, int D);
+                               int NH, int NKV, int D, const int32_t *pos);
 void fs_attention_backward_cuda(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                                 const float *v, const float *out, const float *lse, int B, int T, int NH, int NKV,
-                                int D);
+                                int D, const int32_t *pos);
 /* fs_ops_cuda_xent.cu */
 void fs_lmhead_xent_cuda(float *losses, float *dinp, float *dweight, const float *inp, const float *weight,
                          const int32_t *targets, const float *row_weight, int64_t N, int C, int V);
