@@ -23,7 +23,7 @@ PetscErrorCode fs_engine_create(struct fs_model *m, const struct fs_tokenizer *t
           (long long)o->max_step_tokens);
   FSCalloc(sizeof *e, &e);
   e->m = m, e->tok = tok, e->opts = *o;
-  PetscErrorCode ierr = fs_kv_cache_create(&m->cfg, o->kv_cache_bytes, o->block_size, &e->cache);
+  PetscErrorCode ierr = fs_infer_cache_create(m, o->kv_cache_bytes, o->block_size, &e->cache);
   if (ierr) FSFree(&e);
   PetscCall(ierr);
   *out = e;
