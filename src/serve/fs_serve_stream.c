@@ -22,6 +22,7 @@ struct fs_stream *fs_stream_new(struct fs_serve *s, struct fs_serve_job *j, enum
 void fs_stream_free(struct fs_stream *st)
 {
   if (!st) return;
+  fs_serve_cancel(st->s, st->j); /* the client went away (or the deadline passed) before the end: stop the job */
   fs_serve_job_release(st->s, st->j);
   free(st->out);
   free(st);
