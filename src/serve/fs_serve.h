@@ -37,6 +37,7 @@ struct fs_serve_job {
   int n_stop;
   int stream;                  /* keep the released text for a streaming reader */
   int want_pieces;             /* the bytes of every prompt and result token (token strings) */
+  int ignore_eos;              /* the end-of-document token does not stop generation (vLLM's ignore_eos) */
   int cancel_asked;            /* under srv->lock: queued for cancellation */
   /* state, under srv->lock */
   enum fs_job_state state;

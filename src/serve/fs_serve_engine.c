@@ -161,7 +161,7 @@ static PetscErrorCode admit(struct fs_serve *s, struct fs_serve_job *j, int *sta
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   struct fs_request r = {.prompt = enc.ids, .n_prompt = n, .max_new_tokens = j->max_new_tokens,
-                         .sampling = j->sampling, .stop_ids = &s->eod, .n_stop_ids = s->eod >= 0,
+                         .sampling = j->sampling, .stop_ids = &s->eod, .n_stop_ids = s->eod >= 0 && !j->ignore_eos,
                          .stop_strings = (const char *const *)j->stop, .n_stop_strings = j->n_stop};
   PetscErrorCode ierr = fs_engine_submit(s->e, &r, &eid);
   if (!ierr && s->n_ranks > 1) fs_sync_put_submit(&s->msg, &r); /* the other ranks submit it too */
