@@ -6,7 +6,7 @@
 PetscErrorCode fs_infer_layout_options(struct fs_infer_layout *l)
 {
   PetscFunctionBegin;
-  fs_opt_section("Parallelism (every rank runs the engine on its slice of the model)");
+  fs_opt_section("Parallelism (tensor-parallel ranks)");
   PetscCall(fs_opt_int("-tensor_model_parallel_size", 0, "tensor-parallel ranks: heads, FFN and vocabulary split "
                        "(0: the number of ranks, which it must equal)", &l->tp, NULL));
   PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (inference supports 1 only)", &l->pp,

@@ -48,7 +48,7 @@ static PetscErrorCode read_args(struct serve_args *a)
   PetscCall(fs_opt_enum("-chat_template", "auto|aquila|chatml", 0, "chat template of /v1/chat/completions (auto: "
                         "ChatML when the checkpoint's chat_template uses <|im_start|>, else aquila for the aquila "
                         "tokenizer, chatml otherwise)", &a->chat, NULL));
-  fs_opt_section("HTTP (rank 0 serves; every rank runs the engine on its tensor-parallel slice)");
+  fs_opt_section("HTTP (served by rank 0)");
   PetscCall(fs_opt_string("-host", "127.0.0.1", "address to listen on (0.0.0.0: every interface)", a->host, NULL));
   PetscCall(fs_opt_int("-port", 8080, "TCP port (0: any free port, printed at start)", &a->port, NULL));
   PetscCall(fs_opt_int("-max_queue", 256, "prompts queued or running at most; more are refused with 503",
