@@ -24,7 +24,10 @@ static PetscErrorCode apply(struct follower *f, const struct fs_sync_msg *msg, s
     if (!ev) break;
     switch (ev) {
     case FS_SYNC_SHUTDOWN: *shutdown = 1; break;
-    case FS_SYNC_CANCEL: PetscCall(fs_engine_cancel(f->e, id)); break;
+    case FS_SYNC_CANCEL: /* rank 0 cancels running requests only; a released one has finished here too */
+      for (int64_t k = 0; k < f->n_live; k++)
+        if (f->live[k] == id) PetscCall(fs_engine_cancel(f->e, id));
+      break;
     case FS_SYNC_RECYCLE:
       PetscCall(fs_engine_destroy(&f->e));
       PetscCall(fs_engine_create(m, tok, o, &f->e));
