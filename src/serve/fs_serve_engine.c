@@ -257,6 +257,16 @@ static void fail_live(struct fs_serve *s, const char *why)
   s->n_live = 0;
 }
 
+/* one rank's engine failed: alone it fails its requests and answers 500 from then on; with several ranks, whose
+ * engines can no longer agree, the job is aborted */
+static void engine_failed(struct fs_serve *s)
+{
+  s->engine_dead = 1;
+  if (s->n_ranks == 1) return;
+  fs_log_warn("flagscale-serve: the engine failed on rank 0; aborting the job (%d ranks)", s->n_ranks);
+  MPI_Abort(s->comm, 1);
+}
+
 /* the jobs whose clients went away: cancelled in the engine (and on the other ranks) */
 static void cancel_jobs(struct fs_serve *s, struct fs_serve_job **c, int n)
 {
@@ -266,7 +276,7 @@ static void cancel_jobs(struct fs_serve *s, struct fs_serve_job **c, int n)
     int running = j->state == FS_JOB_RUNNING && j->eid >= 0;
     pthread_mutex_unlock(&s->lock);
     if (running && !s->engine_dead) {
-      if (fs_engine_cancel(s->e, j->eid)) s->engine_dead = 1;
+      if (fs_engine_cancel(s->e, j->eid)) engine_failed(s);
       else if (s->n_ranks > 1) fs_sync_put_cancel(&s->msg, j->eid);
     }
     fs_serve_job_release(s, j);
@@ -309,7 +319,7 @@ static void *engine_main(void *arg)
     }
     pthread_mutex_unlock(&s->lock);
     if (q && !busy && !s->n_live && s->n_since_create >= s->recycle_after && !s->engine_dead)
-      if (engine_recycle(s)) s->engine_dead = 1;
+      if (engine_recycle(s)) engine_failed(s);
     for (struct fs_serve_job *j = q, *next; j; j = next) {
       next = j->next;
       int status = 0;
@@ -327,7 +337,8 @@ static void *engine_main(void *arg)
       send_events(s);
       if (fs_engine_step(s->e, &busy)) { /* idle: a step does nothing (the other ranks step the same) */
         fs_log_warn("flagscale-serve: the engine failed; failing its requests");
-        s->engine_dead = 1, busy = 0;
+        engine_failed(s);
+        busy = 0;
         fail_live(s, "the engine failed (see the server log)");
       } else collect(s);
     }

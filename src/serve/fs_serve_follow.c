@@ -1,7 +1,6 @@
 /* fs_serve_follow.c -- the engine loop of the ranks other than 0 (fs_serve_sync.h): receive rank 0's events,
  * apply them, step; results are released as soon as they finish (rank 0 answers the clients). */
 #include <stdlib.h>
-#include "fs_log.h"
 #include "fs_serve_sync.h"
 
 struct follower {
@@ -66,18 +65,15 @@ PetscErrorCode fs_serve_follow(MPI_Comm comm, struct fs_model *m, const struct f
   struct follower f = {0};
   struct fs_sync_msg msg = {0};
   struct fs_sync_reader rd = {0};
-  int busy = 0, dead = 0, shutdown = 0;
+  int busy = 0, shutdown = 0;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(fs_engine_create(m, tok, o, &f.e));
   while (!(ierr = fs_sync_bcast(comm, &msg, !busy))) {
     if ((ierr = apply(&f, &msg, &rd, m, tok, o, &shutdown)) || shutdown) break;
-    if (!dead && fs_engine_step(f.e, &busy)) { /* as on rank 0, which fails its requests and steps no more */
-      fs_log_warn("flagscale-serve: the engine failed on this rank");
-      dead = 1, busy = 0;
-    }
-    if ((ierr = release_finished(&f))) break;
+    /* an error here ends this rank and so the job (fs_app_main aborts): the engines could not agree any more */
+    if ((ierr = fs_engine_step(f.e, &busy)) || (ierr = release_finished(&f))) break;
   }
   fs_sync_free(&msg);
   fs_sync_reader_free(&rd);
