@@ -126,6 +126,12 @@ void fs_serve_cancel(struct fs_serve *s, struct fs_serve_job *j);
 
 /* utilities (fs_serve_util.c) */
 double fs_serve_now(void); /* seconds, monotonic (no MPI call off the main thread) */
+/* pthread_cond_timedwait for at most `seconds` */
+void fs_serve_timedwait(pthread_cond_t *c, pthread_mutex_t *m, double seconds);
+/* the client of this connection thread (fs_serve_http.c sets it while a request is routed; -1: none) and whether
+ * it has closed the connection (a handler waiting for a result cancels its jobs then) */
+void fs_serve_set_client(int fd);
+int fs_serve_client_gone(void);
 /* out holds 3 * n + 1 bytes: invalid UTF-8 bytes become U+FFFD */
 size_t fs_utf8_sanitize(char *out, const char *in, size_t n);
 /* bytes of in[0..n) that form complete UTF-8 characters (a streamed chunk must not end inside one) */

@@ -59,9 +59,9 @@ static void job_end(struct fs_serve *s, struct fs_serve_job *j, enum fs_job_stat
   pthread_cond_broadcast(&s->progress);
 }
 
-void fs_serve_cancel(struct fs_serve *s, struct fs_serve_job *j)
+/* under lock */
+static void cancel_locked(struct fs_serve *s, struct fs_serve_job *j)
 {
-  pthread_mutex_lock(&s->lock);
   if ((j->state == FS_JOB_QUEUED || j->state == FS_JOB_RUNNING) && !j->cancel_asked) {
     if (s->n_cancel == s->cap_cancel) {
       int cap = 2 * s->cap_cancel + 16;
@@ -75,6 +75,12 @@ void fs_serve_cancel(struct fs_serve *s, struct fs_serve_job *j)
       pthread_cond_signal(&s->work);
     }
   }
+}
+
+void fs_serve_cancel(struct fs_serve *s, struct fs_serve_job *j)
+{
+  pthread_mutex_lock(&s->lock);
+  cancel_locked(s, j);
   pthread_mutex_unlock(&s->lock);
 }
 
@@ -418,11 +424,14 @@ int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n)
 
 int fs_serve_wait(struct fs_serve *s, struct fs_serve_job **jobs, int n)
 {
-  int status = 0;
+  int status = 0, gone = 0;
   pthread_mutex_lock(&s->lock);
   for (int i = 0; i < n; i++) {
-    while (jobs[i]->state == FS_JOB_QUEUED || jobs[i]->state == FS_JOB_RUNNING)
-      pthread_cond_wait(&s->progress, &s->lock);
+    while (jobs[i]->state == FS_JOB_QUEUED || jobs[i]->state == FS_JOB_RUNNING) {
+      fs_serve_timedwait(&s->progress, &s->lock, 0.25);
+      if (!gone && (gone = fs_serve_client_gone())) /* nobody will read the answer: stop the work */
+        for (int k = i; k < n; k++) cancel_locked(s, jobs[k]);
+    }
     if (jobs[i]->state == FS_JOB_FAILED && !status) status = jobs[i]->status;
   }
   pthread_mutex_unlock(&s->lock);

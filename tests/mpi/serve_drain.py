@@ -1,6 +1,7 @@
 """serve_drain.py URL PID -- cancellation and shutdown of a running flagscale-serve (stdlib only):
-1. a streaming client that goes away after a few events: /metrics soon shows the request cancelled, nothing
-   running and every KV cache block free (the engine did not generate its 100000 tokens);
+1. a streaming client that goes away after a few events, then a client of a (non-streaming) completion that goes
+   away while it runs: /metrics soon shows each request cancelled, nothing running and every KV cache block free
+   (the engine did not generate their 100000 tokens);
 2. SIGTERM to PID (rank 0) while a 2000-token request runs: that request is still answered in full."""
 import http.client
 import json
@@ -41,6 +42,19 @@ def metrics():
             "generated": get(r"flagscale_generated_tokens_total (\d+)")}
 
 
+def wait_cancelled(before, what):
+    t0 = time.time()
+    m = metrics()
+    while time.time() - t0 < 20 and (m["cancelled"] == before["cancelled"] or m["running"] or m["used"]):
+        time.sleep(0.05)
+        m = metrics()
+    check(m["cancelled"] == before["cancelled"] + 1, "%s: its request is cancelled (%.2f s)" % (what, time.time() - t0))
+    check(m["running"] == 0 and m["used"] == 0, "nothing runs and the KV cache is free again (%d blocks used)" %
+          m["used"])
+    check(m["generated"] - before["generated"] < 100000, "the cancelled request stopped early (%d tokens)" %
+          (m["generated"] - before["generated"]))
+
+
 long = {"prompt": "The state of the union", "max_tokens": 100000, "temperature": 1.0, "seed": 5,
         "ignore_eos": True, "stream": True}
 before = metrics()
@@ -54,17 +68,18 @@ while events < 3:
     events += line.startswith(b"data: ")
 c.sock.shutdown(2)
 c.close()
+wait_cancelled(before, "a streaming client that went away")
+
+before = metrics()
+long["stream"] = False
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+c.request("POST", "/v1/completions", body=json.dumps(long), headers={"Content-Type": "application/json"})
 t0 = time.time()
-m = metrics()
-while time.time() - t0 < 20 and (m["cancelled"] == before["cancelled"] or m["running"] or m["used"]):
-    time.sleep(0.05)
-    m = metrics()
-check(m["cancelled"] == before["cancelled"] + 1, "a client that went away: its request is cancelled (%.2f s)" %
-      (time.time() - t0))
-check(m["running"] == 0 and m["used"] == 0, "nothing runs and the KV cache is free again (%d blocks used)" %
-      m["used"])
-check(m["generated"] - before["generated"] < 100000, "the cancelled request stopped early (%d tokens)" %
-      (m["generated"] - before["generated"]))
+while time.time() - t0 < 20 and not metrics()["running"]:
+    time.sleep(0.02)
+c.sock.shutdown(2)
+c.close()
+wait_cancelled(before, "a client that went away while its completion ran")
 
 # SIGTERM while a request runs: it is answered in full, then the server exits (the caller checks the status)
 reply = {}

@@ -4,7 +4,7 @@
 # flagscale-infer's tokens (greedy and seeded sampling) and scoring log-probabilities; /stream_func chunks
 # concatenate to the batch text; PUT /api; /v1/completions and /v1/chat/completions with and without streaming;
 # concurrent requests equal their one-at-a-time results; bad input gives 400/404 with a JSON error; /metrics
-# counts the requests; a streaming client that goes away is cancelled (cache freed); SIGTERM during a request
+# counts the requests; a client that goes away (streaming or not) is cancelled (cache freed); SIGTERM during a request
 # finishes it, then ends the server with status 0.  Checks in tests/mpi/serve_check.py and serve_drain.py.
 # FS_SERVE_NP=2 (test_serve_tp.sh): the server runs tensor-parallel on 2 ranks, the references on 1.
 command -v curl > /dev/null || { echo "SKIP: curl not found"; exit 77; }
@@ -92,5 +92,5 @@ wait $pid; rc=$?
 pid=
 [ $rc -eq 0 ] || fail "server exit status $rc after SIGTERM"
 grep -q 'bye' "$tmp/serve.log" || fail "no orderly shutdown in the log"
-grep -q '(1 cancelled' "$tmp/serve.log" || fail "the log does not count the cancelled request"
+grep -q '(2 cancelled' "$tmp/serve.log" || fail "the log does not count the 2 cancelled requests"
 echo "ok"
