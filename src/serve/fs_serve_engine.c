@@ -425,11 +425,14 @@ int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n)
 int fs_serve_wait(struct fs_serve *s, struct fs_serve_job **jobs, int n)
 {
   int status = 0, gone = 0;
+  double next_check = fs_serve_now() + 0.25; /* the client's socket, 4 times a second at most */
   pthread_mutex_lock(&s->lock);
   for (int i = 0; i < n; i++) {
     while (jobs[i]->state == FS_JOB_QUEUED || jobs[i]->state == FS_JOB_RUNNING) {
       fs_serve_timedwait(&s->progress, &s->lock, 0.25);
-      if (!gone && (gone = fs_serve_client_gone())) /* nobody will read the answer: stop the work */
+      if (gone || fs_serve_now() < next_check) continue;
+      next_check = fs_serve_now() + 0.25;
+      if ((gone = fs_serve_client_gone())) /* nobody will read the answer: stop the work */
         for (int k = i; k < n; k++) cancel_locked(s, jobs[k]);
     }
     if (jobs[i]->state == FS_JOB_FAILED && !status) status = jobs[i]->status;
