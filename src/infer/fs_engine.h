@@ -94,7 +94,8 @@ PetscErrorCode fs_engine_run(struct fs_engine *e); /* steps until no request is 
 /* the result of a finished request, owned by the engine; NULL while it runs (and once released) */
 const struct fs_result *fs_engine_result(const struct fs_engine *e, int64_t id);
 /* a waiting or running request finishes at once with FS_FINISH_CANCELLED (the tokens so far are its result): its
- * KV blocks go back to the pool and the callback is told (finished = 1).  A finished request is left as it is. */
+ * KV blocks go back to the pool and the callback is told (finished = 1).  A finished request is left as it is.
+ * Call it between steps (not from the callback). */
 PetscErrorCode fs_engine_cancel(struct fs_engine *e, int64_t id);
 /* frees a finished request's result (a server calls it once it has answered): memory stays bounded however many
  * requests an engine serves (a pointer per id remains).  A request that still runs is an error. */
