@@ -8,6 +8,7 @@ int main(int argc, char **argv)
   return fs_app_main(argc, argv, "flagscale-serve",
                      "serve a flagscale-pretrain checkpoint over HTTP: /batch_func, /stream_func, PUT /api, "
                      "OpenAI-compatible /v1/completions and /v1/chat/completions, /health, /metrics; continuous "
-                     "batching (CPU; serves from rank 0 only under mpirun)",
+                     "batching (CPU; under mpirun every rank runs the engine on its tensor-parallel slice, rank 0 serves "
+                     "HTTP)",
                      fs_serve_run);
 }

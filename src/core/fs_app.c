@@ -69,7 +69,9 @@ int fs_app_main(int argc, char **argv, const char *app, const char *summary, fs_
 
   strip_flag(&argc, argv, help_names, &help);
   strip_flag(&argc, argv, version_names, &version);
-  if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+  /* serialized: flagscale-serve's engine thread makes rank 0's MPI calls while the main thread waits */
+  int provided;
+  if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
     fprintf(stderr, "%s: MPI_Init failed (is the MPI runtime installed? try mpirun -np 1 %s)\n", app, app);
     return 1;
   }

@@ -23,7 +23,7 @@ PetscErrorCode fs_engine_create(struct fs_model *m, const struct fs_tokenizer *t
           (long long)o->max_step_tokens);
   FSCalloc(sizeof *e, &e);
   e->m = m, e->tok = tok, e->opts = *o;
-  PetscErrorCode ierr = fs_kv_cache_create(&m->cfg, o->kv_cache_bytes, o->block_size, &e->cache);
+  PetscErrorCode ierr = fs_infer_cache_create(m, o->kv_cache_bytes, o->block_size, &e->cache);
   if (ierr) FSFree(&e);
   PetscCall(ierr);
   *out = e;
@@ -129,8 +129,20 @@ PetscErrorCode fs_engine_submit(struct fs_engine *e, const struct fs_request *in
 
 const struct fs_result *fs_engine_result(const struct fs_engine *e, int64_t id)
 {
-  if (id < 0 || id >= e->n_req || e->req[id]->state != FS_REQ_DONE) return NULL;
+  if (id < 0 || id >= e->n_req || !e->req[id] || e->req[id]->state != FS_REQ_DONE) return NULL;
   return &e->req[id]->res;
+}
+
+PetscErrorCode fs_engine_release(struct fs_engine *e, int64_t id)
+{
+  PetscFunctionBegin;
+  FSCheck(id >= 0 && id < e->n_req && e->req[id], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+          "engine: no request %lld to release", (long long)id);
+  FSCheck(e->req[id]->state == FS_REQ_DONE, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE,
+          "engine: request %lld still runs: cancel it before releasing it", (long long)id);
+  req_free(e->req[id]);
+  e->req[id] = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 void fs_engine_get_stats(const struct fs_engine *e, struct fs_engine_stats *s) { *s = e->stats; }
@@ -152,6 +164,33 @@ static void release(struct fs_engine *e, struct fs_req *r)
   if (r->seq >= 0) fs_kv_cache_seq_close(e->cache, r->seq);
   r->seq = -1;
   r->n_done = 0;
+}
+
+/* removes id from an array of n ids; 1 if it was there */
+static int drop_id(int64_t *a, int64_t n, int64_t id)
+{
+  for (int64_t i = 0; i < n; i++)
+    if (a[i] == id) {
+      memmove(a + i, a + i + 1, (size_t)(n - i - 1) * sizeof *a);
+      return 1;
+    }
+  return 0;
+}
+
+PetscErrorCode fs_engine_cancel(struct fs_engine *e, int64_t id)
+{
+  PetscFunctionBegin;
+  FSCheck(id >= 0 && id < e->n_req && e->req[id], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+          "engine: no request %lld to cancel", (long long)id);
+  struct fs_req *r = e->req[id];
+  if (r->state == FS_REQ_DONE) PetscFunctionReturn(PETSC_SUCCESS);
+  if (r->state == FS_REQ_WAITING) e->n_waiting -= drop_id(e->waiting, e->n_waiting, id);
+  else {
+    release(e, r);
+    e->n_running -= drop_id(e->running, e->n_running, id);
+  }
+  fs_engine_finish(e, r, FS_FINISH_CANCELLED);
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* the newest running request goes back to the head of the queue; its context is recomputed later */

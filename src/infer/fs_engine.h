@@ -31,9 +31,10 @@ enum fs_finish {
   FS_FINISH_STOP,     /* stop token or stop string */
   FS_FINISH_LENGTH,   /* max_new_tokens or the model's position limit */
   FS_FINISH_SCORED,   /* max_new_tokens = 0: prompt log-probabilities */
-  FS_FINISH_CACHE     /* the sequence outgrew the whole KV cache (raise -kv_cache_mb) */
+  FS_FINISH_CACHE,    /* the sequence outgrew the whole KV cache (raise -kv_cache_mb) */
+  FS_FINISH_CANCELLED /* fs_engine_cancel */
 };
-const char *fs_finish_name(enum fs_finish f); /* "stop", "length", "scored", "cache" */
+const char *fs_finish_name(enum fs_finish f); /* "stop", "length", "scored", "cache", "cancelled" */
 
 struct fs_request {
   const int32_t *prompt;  /* (n_prompt) copied at submit */
@@ -90,8 +91,15 @@ PetscErrorCode fs_engine_submit(struct fs_engine *e, const struct fs_request *r,
 /* one step; *n_busy: requests still waiting or running after it */
 PetscErrorCode fs_engine_step(struct fs_engine *e, int *n_busy);
 PetscErrorCode fs_engine_run(struct fs_engine *e); /* steps until no request is left */
-/* the result of a finished request, owned by the engine; NULL while it runs */
+/* the result of a finished request, owned by the engine; NULL while it runs (and once released) */
 const struct fs_result *fs_engine_result(const struct fs_engine *e, int64_t id);
+/* a waiting or running request finishes at once with FS_FINISH_CANCELLED (the tokens so far are its result): its
+ * KV blocks go back to the pool and the callback is told (finished = 1).  A finished request is left as it is.
+ * Call it between steps (not from the callback). */
+PetscErrorCode fs_engine_cancel(struct fs_engine *e, int64_t id);
+/* frees a finished request's result (a server calls it once it has answered): memory stays bounded however many
+ * requests an engine serves (a pointer per id remains).  A request that still runs is an error. */
+PetscErrorCode fs_engine_release(struct fs_engine *e, int64_t id);
 void fs_engine_get_stats(const struct fs_engine *e, struct fs_engine_stats *s);
 /* blocks free / in the pool (all free again once every request has finished) */
 void fs_engine_cache_blocks(const struct fs_engine *e, int64_t *n_free, int64_t *n_blocks);

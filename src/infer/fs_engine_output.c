@@ -12,6 +12,7 @@ const char *fs_finish_name(enum fs_finish f)
   case FS_FINISH_LENGTH: return "length";
   case FS_FINISH_SCORED: return "scored";
   case FS_FINISH_CACHE: return "cache";
+  case FS_FINISH_CANCELLED: return "cancelled";
   default: return "running";
   }
 }

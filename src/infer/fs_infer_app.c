@@ -1,6 +1,8 @@
 /* fs_infer_app.c -- flagscale-infer: loads a checkpoint and its tokenizer, runs prompts through the engine,
  * prints the completions and the prefill / decode throughput, optionally writes them as JSONL.
- * Under mpirun with several ranks the engine runs on rank 0 only (the others load nothing and wait). */
+ * Under mpirun with several ranks the model is split tensor-parallel over them (fs_infer_load.h): every rank reads
+ * the prompts, runs the same engine (same scheduling, same sampling: every rank gets the full logits), and rank 0
+ * prints and writes the output. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "fs_engine.h"
 #include "fs_checkpoint_info.h"
 #include "fs_infer_app.h"
+#include "fs_infer_load.h"
 #include "fs_infer_prompts.h"
 #include "fs_log.h"
 #include "fs_model_io.h"
@@ -22,6 +25,7 @@ struct infer_args {
   char **stop;
   int n_stop;
   struct fs_engine_opts eng;
+  struct fs_infer_layout layout;
 };
 
 static PetscErrorCode read_args(struct infer_args *a)
@@ -54,9 +58,10 @@ static PetscErrorCode read_args(struct infer_args *a)
   PetscCall(fs_opt_string_list("-stop", NULL, "stop strings (comma-separated), cut from the output", &a->stop,
                                &a->n_stop, NULL));
   PetscCall(fs_engine_options(&a->eng));
+  PetscCall(fs_infer_layout_options(&a->layout));
   fs_opt_section("Output");
   PetscCall(fs_opt_string("-output", NULL, "write the completions as JSONL (prompt, text, tokens, logprobs, "
-                          "finish_reason)", a->output, NULL));
+                          "finish_reason; rank 0 writes)", a->output, NULL));
   PetscCall(fs_opt_bool("-stream", PETSC_FALSE, "print the text as it is generated (one prompt)", &a->stream, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -118,7 +123,8 @@ static PetscErrorCode write_result(FILE *f, const struct fs_prompt *p, const str
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode generate(const struct infer_args *a, struct fs_prompt *p, int n)
+/* every rank runs the engine on its slice; rank 0 (root) prints and writes */
+static PetscErrorCode generate(MPI_Comm comm, const struct infer_args *a, struct fs_prompt *p, int n, int root)
 {
   struct fs_model *m = NULL;
   struct fs_tokenizer *tok = NULL;
@@ -135,15 +141,15 @@ static PetscErrorCode generate(const struct infer_args *a, struct fs_prompt *p, 
             "%s names no tokenizer this release knows: give -tokenizer gpt2|aquila|DIR", a->load);
   }
   PetscCall(fs_tokenizer_create_named(tname, &tok));
-  PetscCall(fs_model_create_from_checkpoint(PETSC_COMM_SELF, a->load, &fs_ops_cpu, &m));
+  PetscCall(fs_infer_model_load(comm, &a->layout, a->load, &m));
   FSCheck(fs_tokenizer_vocab_size(tok) <= m->cfg.vocab_size, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
           "tokenizer %s has %d tokens, the model only %d: wrong -tokenizer?", tname, fs_tokenizer_vocab_size(tok),
           m->cfg.vocab_size);
   char desc[512];
   fs_model_config_describe(&m->cfg, desc, sizeof desc);
-  fs_log_info("model: %s; tokenizer %s", desc, tname);
+  fs_log_info("model: %s; tokenizer %s; %d tensor-parallel rank%s", desc, tname, m->tp, m->tp > 1 ? "s" : "");
   PetscCall(fs_engine_create(m, tok, &a->eng, &e));
-  int stream = a->stream && n == 1;
+  int stream = a->stream && n == 1 && root;
   if (stream) fs_engine_set_callback(e, on_token, NULL);
   FSCalloc((size_t)n * sizeof *enc, &enc);
   FSMalloc((size_t)n * sizeof *ids, &ids);
@@ -162,13 +168,13 @@ static PetscErrorCode generate(const struct infer_args *a, struct fs_prompt *p, 
   PetscCall(fs_engine_run(e));
   double wall = MPI_Wtime() - t0;
   FILE *f = NULL;
-  if (a->output[0]) {
+  if (a->output[0] && root) {
     f = fopen(a->output, "w");
     FSCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s: %s", a->output, strerror(errno));
   }
   for (int i = 0; i < n; i++) {
     const struct fs_result *r = fs_engine_result(e, ids[i]);
-    if (!stream) {
+    if (!stream && root) {
       if (r->finish == FS_FINISH_SCORED) {
         double sum = 0;
         for (int64_t t = 0; t < r->n_tokens; t++) sum += r->logprobs[t];
@@ -183,7 +189,7 @@ static PetscErrorCode generate(const struct infer_args *a, struct fs_prompt *p, 
   if (f) FSCheck(!fclose(f), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", a->output);
   struct fs_engine_stats st;
   fs_engine_get_stats(e, &st);
-  printf("prefill: %lld tokens, %.1f tokens/s; decode: %lld tokens, %.1f tokens/s; %lld steps, up to %d sequences "
+  if (root) printf("prefill: %lld tokens, %.1f tokens/s; decode: %lld tokens, %.1f tokens/s; %lld steps, up to %d sequences "
          "at once, %lld preemptions, %.3f s\n", (long long)st.prefill_tokens,
          st.prefill_s > 0 ? st.prefill_tokens / st.prefill_s : 0.0, (long long)st.decode_tokens,
          st.decode_s > 0 ? st.decode_tokens / st.decode_s : 0.0, (long long)st.steps, st.max_running,
@@ -216,19 +222,18 @@ PetscErrorCode fs_infer_run(MPI_Comm comm, const char *app, const char *summary)
           "-prompts_file FILE.jsonl", app);
   PetscCall(fs_sampling_check(&a.def.sampling));
   FSCheck(a.def.max_new_tokens >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-max_new_tokens must be >= 0");
-  if (rank == 0) { /* this release: the engine runs on rank 0 */
-    if (a.has_file) PetscCall(fs_prompts_read(a.prompts_file, &a.def, &p, &n));
-    else {
-      FSCalloc(sizeof *p, &p);
-      p[0] = a.def;
-      p[0].text = strdup(a.prompt);
-      p[0].stop = NULL, p[0].n_stop = 0;
-      n = 1;
-    }
-    PetscErrorCode ierr = generate(&a, p, n);
-    fs_prompts_free(&p, n);
-    PetscCall(ierr);
+  /* every rank reads the same prompts (a shared file system) and runs the engine */
+  if (a.has_file) PetscCall(fs_prompts_read(a.prompts_file, &a.def, &p, &n));
+  else {
+    FSCalloc(sizeof *p, &p);
+    p[0] = a.def;
+    p[0].text = strdup(a.prompt);
+    p[0].stop = NULL, p[0].n_stop = 0;
+    n = 1;
   }
+  PetscErrorCode ierr = generate(comm, &a, p, n, rank == 0);
+  fs_prompts_free(&p, n);
+  PetscCall(ierr);
   fs_opt_free_list(&a.stop, a.n_stop);
   PetscCallMPI(MPI_Barrier(comm));
   PetscFunctionReturn(PETSC_SUCCESS);

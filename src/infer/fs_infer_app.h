@@ -1,5 +1,5 @@
 /* fs_infer_app.h -- flagscale-infer: generation (or scoring) for prompts from the command line or a JSONL file
- * with a checkpoint written by flagscale-pretrain.  The engine runs on rank 0; other ranks wait (this release). */
+ * with a checkpoint written by flagscale-pretrain, on one rank or tensor-parallel over several (rank 0 writes). */
 #ifndef FS_INFER_APP_H
 #define FS_INFER_APP_H
 

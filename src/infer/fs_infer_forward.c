@@ -2,8 +2,10 @@
  * batch of sequences, attending to the paged KV cache.  Keep it in step with fs_model.c: the parity test
  * (tests/unit/test_infer_forward.c) compares the two at every position. */
 #include <stdlib.h>
+#include "fs_collectives.h"
 #include "fs_infer_forward.h"
 #include "fs_infer_kernels.h"
+#include "fs_model_impl.h"
 
 void fs_infer_ws_free(struct fs_infer_ws *ws)
 {
@@ -16,10 +18,24 @@ void fs_infer_ws_free(struct fs_infer_ws *ws)
   ws->cap_tokens = ws->cap_rows = 0;
 }
 
-static PetscErrorCode ws_reserve(struct fs_infer_ws *ws, const struct fs_model_config *c, int64_t N, int64_t R)
+PetscErrorCode fs_infer_cache_create(const struct fs_model *m, size_t max_bytes, int block_size,
+                                     struct fs_kv_cache **c)
 {
-  const int64_t C = c->hidden_size, F = c->ffn_hidden_size, Q = (int64_t)c->num_attention_heads * c->head_dim;
-  const int64_t KV = (int64_t)c->num_query_groups * c->head_dim;
+  struct fs_model_config local = m->cfg;
+
+  PetscFunctionBegin;
+  local.num_query_groups /= m->tp;
+  PetscCall(fs_kv_cache_create(&local, max_bytes, block_size, c));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* sizes of this rank's slice (TP = 1: the whole model) */
+static PetscErrorCode ws_reserve(struct fs_infer_ws *ws, const struct fs_model *m, int64_t N, int64_t R)
+{
+  const struct fs_model_config *c = &m->cfg;
+  struct fs_model_dims d;
+  fs_model_dims(m, 1, 1, &d);
+  const int64_t C = d.C, F = d.Fl, Q = d.Ql, KV = d.KVl;
 
   PetscFunctionBegin;
   if (N <= ws->cap_tokens && R <= ws->cap_rows) PetscFunctionReturn(PETSC_SUCCESS);
@@ -57,18 +73,41 @@ static void norm(const struct fs_model *m, float *out, float *mean, float *rstd,
 
 #define P(role, l) fs_model_param(m, (role), (l))
 
+/* out (N,C) = inp (N,K) @ W^T + b for a row-parallel W: partial products summed over tp_comm, the bias once */
+static PetscErrorCode row_parallel(struct fs_model *m, float *out, const float *inp, const float *w, const float *b,
+                                   int64_t N, int K)
+{
+  const int64_t C = m->cfg.hidden_size;
+
+  PetscFunctionBegin;
+  m->ops->matmul_forward(out, inp, w, m->tp == 1 ? b : NULL, N, K, (int)C);
+  if (m->tp > 1) {
+    PetscCall(fs_allreduce_sum(m->tp_comm, out, N * C));
+    if (b)
+      for (int64_t n = 0; n < N; n++)
+        for (int64_t j = 0; j < C; j++) out[n * C + j] += b[j];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode fs_infer_forward(struct fs_infer_ws *ws, struct fs_model *m, struct fs_kv_cache *kc,
                                 const struct fs_infer_batch *b, float **logits, int64_t *n_rows)
 {
   const struct fs_model_config *c = &m->cfg;
   const struct fs_ops *o = m->ops;
-  const int64_t C = c->hidden_size, F = c->ffn_hidden_size;
-  const int NH = c->num_attention_heads, NKV = c->num_query_groups, D = c->head_dim;
-  const int Q = NH * D, KV = NKV * D, V = c->vocab_size;
+  struct fs_model_dims d;
+  fs_model_dims(m, 1, 1, &d);
+  const int64_t C = d.C, F = d.Fl;
+  const int NH = d.NHl, NKV = d.NKVl, D = d.D; /* this rank's heads (all of them at TP = 1) */
+  const int Q = d.Ql, KV = d.KVl, V = c->vocab_size;
   const int rope = c->position_embedding_type == FS_POS_ROPE;
   int64_t N = 0, R = 0;
 
   PetscFunctionBegin;
+  FSCheck(m->pp == 1, PETSC_COMM_SELF, PETSC_ERR_SUP, "inference runs the whole layer stack on every rank: "
+          "pipeline parallelism (pp = %d) is not supported", m->pp);
+  FSCheck(kc->n_kv_heads == NKV, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "the KV cache holds %d kv heads, this "
+          "rank's slice %d: create it with fs_infer_cache_create", kc->n_kv_heads, NKV);
   for (int s = 0; s < b->n_seqs; s++) {
     const struct fs_kv_seq *q = &kc->seq[b->seq[s]];
     FSCheck(b->n_new[s] >= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "sequence %d brings %d new tokens", s,
@@ -85,7 +124,7 @@ PetscErrorCode fs_infer_forward(struct fs_infer_ws *ws, struct fs_model *m, stru
   for (int64_t n = 0; n < N; n++)
     FSCheck(b->tokens[n] >= 0 && b->tokens[n] < V, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
             "token id %d is outside the model's vocabulary (0..%d)", b->tokens[n], V - 1);
-  PetscCall(ws_reserve(ws, c, N, R));
+  PetscCall(ws_reserve(ws, m, N, R));
   for (int s = 0, n = 0, r = 0; s < b->n_seqs; s++) {
     int64_t len = kc->seq[b->seq[s]].len;
     int all = b->all_logits && b->all_logits[s];
@@ -96,7 +135,11 @@ PetscErrorCode fs_infer_forward(struct fs_infer_ws *ws, struct fs_model *m, stru
   }
 
   float *x = ws->x, *tmp = ws->tmp;
-  o->embedding_forward(x, b->tokens, P(FS_P_EMBED, -1), N, (int)C);
+  if (m->tp == 1) o->embedding_forward(x, b->tokens, P(FS_P_EMBED, -1), N, (int)C);
+  else { /* vocabulary-parallel: each rank embeds the tokens of its rows, the sum has them all */
+    fs_vocab_embedding_forward(m, x, b->tokens, N);
+    PetscCall(fs_allreduce_sum(m->tp_comm, x, N * C));
+  }
   if (!rope) fs_infer_position_add(x, P(FS_P_POS_EMBED, -1), ws->pos, N, (int)C);
   for (int l = 0; l < c->num_layers; l++) {
     norm(m, ws->ln, ws->mean, ws->rstd, x, P(FS_P_LN1_W, l), P(FS_P_LN1_B, l), N);
@@ -109,7 +152,7 @@ PetscErrorCode fs_infer_forward(struct fs_infer_ws *ws, struct fs_model *m, stru
     }
     fs_infer_kv_store(kc, ws->k, ws->v, ws->tok_seq, ws->pos, N, l);
     fs_infer_paged_attention(ws->att, ws->q, kc, ws->tok_seq, ws->pos, N, NH, l);
-    o->matmul_forward(tmp, ws->att, P(FS_P_O_W, l), P(FS_P_O_B, l), N, Q, (int)C);
+    PetscCall(row_parallel(m, tmp, ws->att, P(FS_P_O_W, l), P(FS_P_O_B, l), N, Q));
     o->add(x, x, tmp, N * C); /* x_mid: the residual stream is updated in place (no backward here) */
     norm(m, ws->ln, ws->mean, ws->rstd, x, P(FS_P_LN2_W, l), P(FS_P_LN2_B, l), N);
     o->matmul_forward(ws->up, ws->ln, P(FS_P_UP_W, l), P(FS_P_UP_B, l), N, (int)C, (int)F);
@@ -117,7 +160,7 @@ PetscErrorCode fs_infer_forward(struct fs_infer_ws *ws, struct fs_model *m, stru
       o->matmul_forward(ws->gate, ws->ln, P(FS_P_GATE_W, l), NULL, N, (int)C, (int)F);
       o->swiglu_forward(ws->h, ws->gate, ws->up, N * F);
     } else o->gelu_forward(ws->h, ws->up, N * F);
-    o->matmul_forward(tmp, ws->h, P(FS_P_DOWN_W, l), P(FS_P_DOWN_B, l), N, (int)F, (int)C);
+    PetscCall(row_parallel(m, tmp, ws->h, P(FS_P_DOWN_W, l), P(FS_P_DOWN_B, l), N, (int)F));
     o->add(x, x, tmp, N * C);
   }
   /* the final norm and the output layer only on the rows whose logits are wanted */
@@ -125,7 +168,8 @@ PetscErrorCode fs_infer_forward(struct fs_infer_ws *ws, struct fs_model *m, stru
     for (int64_t j = 0; j < C; j++) tmp[r * C + j] = x[ws->row_tok[r] * C + j];
   norm(m, ws->rows, ws->mean, ws->rstd, tmp, P(FS_P_FINAL_NORM_W, -1), P(FS_P_FINAL_NORM_B, -1), R);
   const float *w = P(FS_P_LM_HEAD, -1);
-  o->lmhead_logits(ws->logits, ws->rows, w ? w : P(FS_P_EMBED, -1), R, (int)C, V);
+  if (m->tp == 1) o->lmhead_logits(ws->logits, ws->rows, w ? w : P(FS_P_EMBED, -1), R, (int)C, V);
+  else PetscCall(fs_vocab_logits(m, ws->logits, ws->rows, w ? w : P(FS_P_EMBED, -1), R)); /* gathered: all V */
   for (int s = 0; s < b->n_seqs; s++) kc->seq[b->seq[s]].len += b->n_new[s];
   *logits = ws->logits;
   *n_rows = R;

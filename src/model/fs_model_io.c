@@ -139,24 +139,32 @@ PetscErrorCode fs_model_checkpoint_file(MPI_Comm comm, const char *dir_or_file, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode fs_model_create_from_checkpoint(MPI_Comm comm, const char *dir_or_file, const struct fs_ops *ops,
-                                               struct fs_model **m)
+PetscErrorCode fs_model_create_from_checkpoint_tp(MPI_Comm comm, MPI_Comm tp_comm, const char *dir_or_file,
+                                                  const struct fs_ops *ops, struct fs_model **m)
 {
   char path[4096];
   struct fs_ckpt_reader *r = NULL;
   struct fs_model_config cfg;
+  int tp = 1;
 
   PetscFunctionBegin;
   *m = NULL;
+  if (tp_comm != MPI_COMM_NULL) PetscCallMPI(MPI_Comm_size(tp_comm, &tp));
   PetscCall(fs_model_checkpoint_file(comm, dir_or_file, path, sizeof path));
   PetscCall(fs_ckpt_open(comm, path, &r));
   PetscErrorCode ierr = fs_model_read_config(r, &cfg);
-  if (!ierr) ierr = fs_model_config_finalize(&cfg, 1);
-  if (!ierr) ierr = fs_model_create(&cfg, ops, m);
+  if (!ierr) ierr = fs_model_config_finalize(&cfg, tp);
+  if (!ierr) ierr = fs_model_create_tp(&cfg, ops, tp_comm, m);
   if (!ierr) ierr = fs_model_read(r, *m, path);
   PetscErrorCode ierr2 = fs_ckpt_close(&r);
   if (ierr) fs_model_destroy(m);
   PetscCall(ierr);
   PetscCall(ierr2);
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_model_create_from_checkpoint(MPI_Comm comm, const char *dir_or_file, const struct fs_ops *ops,
+                                               struct fs_model **m)
+{
+  return fs_model_create_from_checkpoint_tp(comm, MPI_COMM_NULL, dir_or_file, ops, m);
 }

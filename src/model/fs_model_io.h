@@ -32,5 +32,9 @@ PetscErrorCode fs_model_checkpoint_file(MPI_Comm comm, const char *dir_or_file, 
 /* builds the model a checkpoint describes and loads its weights (inference, conversion) */
 PetscErrorCode fs_model_create_from_checkpoint(MPI_Comm comm, const char *dir_or_file, const struct fs_ops *ops,
                                                struct fs_model **m);
+/* the same, this rank's tensor-parallel slice for tp_comm (borrowed; MPI_COMM_NULL: the whole model); collective
+ * over comm, which holds every rank of tp_comm */
+PetscErrorCode fs_model_create_from_checkpoint_tp(MPI_Comm comm, MPI_Comm tp_comm, const char *dir_or_file,
+                                                  const struct fs_ops *ops, struct fs_model **m);
 
 #endif

@@ -5,15 +5,23 @@
  * ONE engine thread owns the engine, the model and the tokenizer: it renders chat templates, encodes prompts,
  * submits them and steps while any job is pending, so jobs that arrive during generation join the running batch
  * (continuous batching).  Everything that calls PETSc runs on the engine thread (PETSc's debug stack is not
- * thread-safe); handlers only touch JSON and the job fields below, under srv->lock. */
+ * thread-safe); handlers only touch JSON and the job fields below, under srv->lock.
+ *
+ * Several ranks (fs_serve_sync.h): the model is split tensor-parallel; the engine thread of rank 0 broadcasts the
+ * events of each step (submissions, cancellations) to the other ranks, which run the same engine in lockstep.
+ * Cancellation: a streaming client that goes away (the stream is freed before its end) cancels its job; the engine
+ * thread cancels it in the engine (its KV blocks are freed at once).  Finished results are copied into their jobs
+ * and released from the engine, so memory stays bounded. */
 #ifndef FS_SERVE_H
 #define FS_SERVE_H
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <mpi.h>
 #include "fs_chat.h"
 #include "fs_engine.h"
+#include "fs_serve_sync.h"
 
 enum fs_job_state { FS_JOB_QUEUED, FS_JOB_RUNNING, FS_JOB_DONE, FS_JOB_FAILED };
 
@@ -29,6 +37,8 @@ struct fs_serve_job {
   int n_stop;
   int stream;                  /* keep the released text for a streaming reader */
   int want_pieces;             /* the bytes of every prompt and result token (token strings) */
+  int ignore_eos;              /* the end-of-document token does not stop generation (vLLM's ignore_eos) */
+  int cancel_asked;            /* under srv->lock: queued for cancellation */
   /* state, under srv->lock */
   enum fs_job_state state;
   int refs;                    /* the handler's and the engine thread's */
@@ -79,15 +89,21 @@ struct fs_serve {
   int n_pending;               /* jobs queued or running */
   int n_http_active;           /* requests received and not yet answered in full (streams included) */
   int stopping, engine_dead;
+  struct fs_serve_job **cancel; /* (n_cancel) jobs to cancel, one reference each */
+  int n_cancel, cap_cancel;
   pthread_t thread;
   int thread_started;
+  /* ranks: comm (n_ranks) runs the engine; rank 0's engine thread sends each step's events in msg */
+  MPI_Comm comm;
+  int n_ranks;
+  struct fs_sync_msg msg;
   /* engine thread only */
   struct fs_serve_job **by_eid; /* (cap_eid) running jobs by engine id */
   int64_t cap_eid;
   int64_t *live;               /* (n_live) engine ids of running jobs */
   int64_t n_live, cap_live;
   /* metrics, under lock */
-  uint64_t requests[FS_EP_N], errors4xx, errors5xx, jobs_done, prompt_tokens, completion_tokens;
+  uint64_t requests[FS_EP_N], errors4xx, errors5xx, jobs_done, jobs_cancelled, prompt_tokens, completion_tokens;
   struct fs_engine_stats stats; /* the engine's, accumulated over recreated engines */
   struct fs_engine_stats stats_base;
   int64_t kv_free, kv_blocks;
@@ -105,9 +121,17 @@ int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n);
 int fs_serve_wait(struct fs_serve *s, struct fs_serve_job **jobs, int n);
 /* drops the caller's reference (a job that still runs is freed by the engine thread when it ends) */
 void fs_serve_job_release(struct fs_serve *s, struct fs_serve_job *j);
+/* asks the engine thread to cancel j if it is queued or running (its client went away); any thread */
+void fs_serve_cancel(struct fs_serve *s, struct fs_serve_job *j);
 
 /* utilities (fs_serve_util.c) */
 double fs_serve_now(void); /* seconds, monotonic (no MPI call off the main thread) */
+/* pthread_cond_timedwait for at most `seconds` */
+void fs_serve_timedwait(pthread_cond_t *c, pthread_mutex_t *m, double seconds);
+/* the client of this connection thread (fs_serve_http.c sets it while a request is routed; -1: none) and whether
+ * it has closed the connection (a handler waiting for a result cancels its jobs then) */
+void fs_serve_set_client(int fd);
+int fs_serve_client_gone(void);
 /* out holds 3 * n + 1 bytes: invalid UTF-8 bytes become U+FFFD */
 size_t fs_utf8_sanitize(char *out, const char *in, size_t n);
 /* bytes of in[0..n) that form complete UTF-8 characters (a streamed chunk must not end inside one) */

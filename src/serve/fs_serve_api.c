@@ -282,6 +282,8 @@ void fs_api_metrics(struct fs_serve *s, struct fs_reply *rep)
     (unsigned long long)s->errors4xx, (unsigned long long)s->errors5xx);
   P("# HELP flagscale_sequences_total prompts finished by the engine\n# TYPE flagscale_sequences_total counter\n"
     "flagscale_sequences_total %llu\n", (unsigned long long)s->jobs_done);
+  P("# HELP flagscale_cancelled_total prompts cancelled because their client went away\n# TYPE "
+    "flagscale_cancelled_total counter\nflagscale_cancelled_total %llu\n", (unsigned long long)s->jobs_cancelled);
   P("# HELP flagscale_prompt_tokens_total prompt tokens of finished prompts\n# TYPE flagscale_prompt_tokens_total "
     "counter\nflagscale_prompt_tokens_total %llu\n", (unsigned long long)s->prompt_tokens);
   P("# HELP flagscale_generated_tokens_total tokens generated\n# TYPE flagscale_generated_tokens_total counter\n"

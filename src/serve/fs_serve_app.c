@@ -1,5 +1,6 @@
 /* fs_serve_app.c -- flagscale-serve: options, loading, the HTTP daemon, signals and an orderly shutdown
- * (stop accepting, finish the requests in flight, exit 0) */
+ * (stop accepting, finish the requests in flight, exit 0).  Several ranks: every rank loads its tensor-parallel
+ * slice; rank 0 serves HTTP and leads, the others follow its engine (fs_serve_sync.h) until it shuts down. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "fs_serve_app.h"
 #include "fs_serve_http.h"
 #include "fs_checkpoint_info.h"
+#include "fs_infer_load.h"
+#include "fs_serve_sync.h"
 #include "fs_tokenizer.h"
 
 struct serve_args {
@@ -21,13 +24,15 @@ struct serve_args {
   int64_t port, max_queue, max_conn, recycle;
   int chat; /* 0 auto, 1 aquila, 2 chatml */
   struct fs_engine_opts eng;
+  struct fs_infer_layout layout;
 };
 
 static volatile sig_atomic_t n_signals;
+static int g_leader; /* rank 0: signals shut the server down; the other ranks wait for its shutdown message */
 
 static void on_signal(int sig)
 {
-  if (++n_signals > 1) _exit(1); /* a second Ctrl-C: do not wait for the requests in flight */
+  if (g_leader && ++n_signals > 1) _exit(1); /* a second Ctrl-C: do not wait for the requests in flight */
 }
 
 static PetscErrorCode read_args(struct serve_args *a)
@@ -43,19 +48,21 @@ static PetscErrorCode read_args(struct serve_args *a)
   PetscCall(fs_opt_enum("-chat_template", "auto|aquila|chatml", 0, "chat template of /v1/chat/completions (auto: "
                         "ChatML when the checkpoint's chat_template uses <|im_start|>, else aquila for the aquila "
                         "tokenizer, chatml otherwise)", &a->chat, NULL));
-  fs_opt_section("HTTP (served by rank 0 only in this release)");
+  fs_opt_section("HTTP (served by rank 0)");
   PetscCall(fs_opt_string("-host", "127.0.0.1", "address to listen on (0.0.0.0: every interface)", a->host, NULL));
   PetscCall(fs_opt_int("-port", 8080, "TCP port (0: any free port, printed at start)", &a->port, NULL));
   PetscCall(fs_opt_int("-max_queue", 256, "prompts queued or running at most; more are refused with 503",
                        &a->max_queue, NULL));
   PetscCall(fs_opt_int("-max_connections", 128, "open connections at most", &a->max_conn, NULL));
   PetscCall(fs_engine_options(&a->eng));
-  PetscCall(fs_opt_int("-engine_recycle", 1000, "an idle engine is recreated after this many prompts (it keeps "
-                       "every result until then)", &a->recycle, NULL));
+  PetscCall(fs_opt_int("-engine_recycle", 1000, "an idle engine is recreated after this many prompts (results are "
+                       "released once answered; this resets the per-request tables)", &a->recycle, NULL));
+  PetscCall(fs_infer_layout_options(&a->layout));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode load(const struct serve_args *a, struct fs_serve *s)
+/* collective over comm: every rank loads the tokenizer and its slice of the model */
+static PetscErrorCode load(MPI_Comm comm, const struct serve_args *a, struct fs_serve *s)
 {
   char *tmpl = NULL;
 
@@ -68,7 +75,7 @@ static PetscErrorCode load(const struct serve_args *a, struct fs_serve *s)
                                                           : fs_chat_template_auto(tmpl, s->tokenizer_name);
   free(tmpl);
   PetscCall(fs_tokenizer_create_named(s->tokenizer_name, &s->tok));
-  PetscCall(fs_model_create_from_checkpoint(PETSC_COMM_SELF, a->load, &fs_ops_cpu, &s->m));
+  PetscCall(fs_infer_model_load(comm, &a->layout, a->load, &s->m));
   FSCheck(fs_tokenizer_vocab_size(s->tok) <= s->m->cfg.vocab_size, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
           "tokenizer %s has %d tokens, the model only %d: wrong -tokenizer?", s->tokenizer_name,
           fs_tokenizer_vocab_size(s->tok), s->m->cfg.vocab_size);
@@ -92,14 +99,14 @@ static void sleep_ms(int ms)
   nanosleep(&t, NULL);
 }
 
-/* rank 0: serves until a signal */
-static PetscErrorCode serve(const struct serve_args *a)
+/* rank 0: serves until a signal (s loaded) */
+static PetscErrorCode serve(const struct serve_args *a, struct fs_serve *sp)
 {
-  struct fs_serve s = {0};
+  struct fs_serve s = *sp;
   struct MHD_Daemon *d = NULL;
   char err[512];
   int port = 0;
-  PetscErrorCode ierr;
+  PetscErrorCode ierr = 0;
 
   PetscFunctionBegin;
   pthread_mutex_init(&s.lock, NULL);
@@ -109,21 +116,19 @@ static PetscErrorCode serve(const struct serve_args *a)
   s.max_queue = (int)a->max_queue;
   s.recycle_after = (int)a->recycle;
   s.t_start = fs_serve_now();
-  ierr = load(a, &s);
-  if (!ierr) {
-    FSCheck(!fs_serve_start(&s), PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot start the engine (see above)");
-    d = fs_serve_http_start(&s, a->host, (int)a->port, (int)a->max_conn, &port, err, sizeof err);
-    if (!d) {
-      fs_serve_stop(&s);
-      ierr = PETSC_ERR_LIB;
-      fs_log_warn("%s", err);
-    }
+  FSCheck(!fs_serve_start(&s), PETSC_COMM_SELF, PETSC_ERR_LIB, "cannot start the engine (see above)");
+  d = fs_serve_http_start(&s, a->host, (int)a->port, (int)a->max_conn, &port, err, sizeof err);
+  if (!d) {
+    fs_serve_stop(&s); /* the other ranks are told to stop too */
+    ierr = PETSC_ERR_LIB;
+    fs_log_warn("%s", err);
   }
   if (!ierr) {
     fs_log_info("model %s: %s; tokenizer %s; chat template %s", s.model_name, s.model_desc, s.tokenizer_name,
                 fs_chat_template_name(s.chat));
-    fs_log_info("listening on http://%s:%d (KV cache %lld tokens, batch %d)", a->host, port,
-                (long long)s.max_prompt_tokens, s.eopts.max_batch_size);
+    fs_log_info("listening on http://%s:%d (KV cache %lld tokens, batch %d; %d tensor-parallel rank%s; pid %d)",
+                a->host, port, (long long)s.max_prompt_tokens, s.eopts.max_batch_size, s.n_ranks,
+                s.n_ranks > 1 ? "s" : "", (int)getpid());
     fflush(stdout);
     while (!n_signals) sleep_ms(100);
     fs_log_info("signal received: no new connections; finishing the requests in flight");
@@ -136,12 +141,10 @@ static PetscErrorCode serve(const struct serve_args *a)
     pthread_mutex_unlock(&s.lock);
     MHD_stop_daemon(d); /* closes idle keep-alive connections */
     fs_serve_stop(&s);
-    fs_log_info("served %llu prompts (%llu tokens generated); bye", (unsigned long long)s.jobs_done,
-                (unsigned long long)s.completion_tokens);
+    fs_log_info("served %llu prompts (%llu cancelled, %llu tokens generated); bye", (unsigned long long)s.jobs_done,
+                (unsigned long long)s.jobs_cancelled, (unsigned long long)s.completion_tokens);
   }
   if (s.e) PetscCall(fs_engine_destroy(&s.e));
-  if (s.m) PetscCall(fs_model_destroy(&s.m));
-  PetscCall(fs_tokenizer_destroy(&s.tok));
   pthread_cond_destroy(&s.work);
   pthread_cond_destroy(&s.progress);
   pthread_mutex_destroy(&s.lock);
@@ -153,7 +156,7 @@ PetscErrorCode fs_serve_run(MPI_Comm comm, const char *app, const char *summary)
 {
   struct serve_args a = {0};
   PetscBool stop;
-  int rank, done = 0;
+  int rank;
 
   PetscFunctionBegin;
   PetscCall(read_args(&a));
@@ -169,26 +172,20 @@ PetscErrorCode fs_serve_run(MPI_Comm comm, const char *app, const char *summary)
   FSCheck(a.eng.max_batch_size >= 1 && a.eng.max_step_tokens >= 1 && a.eng.block_size >= 1 &&
           a.eng.kv_cache_bytes > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
           "-max_batch_size, -max_step_tokens, -kv_block_size and -kv_cache_mb must be > 0");
+  g_leader = rank == 0;
   struct sigaction sa = {0};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  MPI_Request req;
-  if (rank == 0) {
-    PetscErrorCode ierr = serve(&a);
-    PetscCall(ierr);
-    done = 1;
-    PetscCallMPI(MPI_Ibcast(&done, 1, MPI_INT, 0, comm, &req));
-    PetscCallMPI(MPI_Wait(&req, MPI_STATUS_IGNORE));
-  } else { /* this release serves from rank 0: wait for it without spinning */
-    int flag = 0;
-    PetscCallMPI(MPI_Ibcast(&done, 1, MPI_INT, 0, comm, &req));
-    while (!flag) {
-      PetscCallMPI(MPI_Test(&req, &flag, MPI_STATUS_IGNORE));
-      if (!flag) sleep_ms(200);
-    }
-  }
+  struct fs_serve s = {0};
+  s.comm = comm;
+  PetscCallMPI(MPI_Comm_size(comm, &s.n_ranks));
+  PetscCall(load(comm, &a, &s));
+  PetscErrorCode ierr = rank == 0 ? serve(&a, &s) : fs_serve_follow(comm, s.m, s.tok, &a.eng);
+  PetscCall(fs_model_destroy(&s.m));
+  PetscCall(fs_tokenizer_destroy(&s.tok));
+  PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -50,12 +50,38 @@ static void job_end(struct fs_serve *s, struct fs_serve_job *j, enum fs_job_stat
     snprintf(j->err, sizeof j->err, "%s", err);
   } else {
     s->jobs_done++;
+    if (j->finish == FS_FINISH_CANCELLED) s->jobs_cancelled++;
     s->prompt_tokens += (uint64_t)j->n_prompt;
     if (j->finish != FS_FINISH_SCORED) s->completion_tokens += (uint64_t)j->n_tokens;
   }
   s->n_pending--;
   job_unref(j);
   pthread_cond_broadcast(&s->progress);
+}
+
+/* under lock */
+static void cancel_locked(struct fs_serve *s, struct fs_serve_job *j)
+{
+  if ((j->state == FS_JOB_QUEUED || j->state == FS_JOB_RUNNING) && !j->cancel_asked) {
+    if (s->n_cancel == s->cap_cancel) {
+      int cap = 2 * s->cap_cancel + 16;
+      struct fs_serve_job **t = realloc(s->cancel, (size_t)cap * sizeof *t);
+      if (t) s->cancel = t, s->cap_cancel = cap;
+    }
+    if (s->n_cancel < s->cap_cancel) { /* out of memory: the job runs to its end */
+      j->cancel_asked = 1;
+      j->refs++;
+      s->cancel[s->n_cancel++] = j;
+      pthread_cond_signal(&s->work);
+    }
+  }
+}
+
+void fs_serve_cancel(struct fs_serve *s, struct fs_serve_job *j)
+{
+  pthread_mutex_lock(&s->lock);
+  cancel_locked(s, j);
+  pthread_mutex_unlock(&s->lock);
 }
 
 static void fail_job(struct fs_serve *s, struct fs_serve_job *j, int status, const char *err)
@@ -108,6 +134,7 @@ static PetscErrorCode engine_recycle(struct fs_serve *s)
   pthread_mutex_unlock(&s->lock);
   PetscCall(fs_engine_destroy(&s->e));
   PetscCall(engine_create(s));
+  if (s->n_ranks > 1) fs_sync_put_event(&s->msg, FS_SYNC_RECYCLE);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -140,9 +167,10 @@ static PetscErrorCode admit(struct fs_serve *s, struct fs_serve_job *j, int *sta
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   struct fs_request r = {.prompt = enc.ids, .n_prompt = n, .max_new_tokens = j->max_new_tokens,
-                         .sampling = j->sampling, .stop_ids = &s->eod, .n_stop_ids = s->eod >= 0,
+                         .sampling = j->sampling, .stop_ids = &s->eod, .n_stop_ids = s->eod >= 0 && !j->ignore_eos,
                          .stop_strings = (const char *const *)j->stop, .n_stop_strings = j->n_stop};
   PetscErrorCode ierr = fs_engine_submit(s->e, &r, &eid);
+  if (!ierr && s->n_ranks > 1) fs_sync_put_submit(&s->msg, &r); /* the other ranks submit it too */
   if (!ierr) {
     j->prompt_ids = enc.ids, j->n_prompt = n; /* the job owns the ids now */
     enc.ids = NULL;
@@ -216,6 +244,7 @@ static void collect(struct fs_serve *s)
     }
     struct fs_serve_job *j = s->by_eid[id];
     PetscErrorCode ierr = copy_result(s, j, r);
+    if (!ierr) ierr = fs_engine_release(s->e, id); /* the job has it now: memory stays bounded */
     s->by_eid[id] = NULL;
     s->live[k] = s->live[--s->n_live];
     pthread_mutex_lock(&s->lock);
@@ -234,21 +263,69 @@ static void fail_live(struct fs_serve *s, const char *why)
   s->n_live = 0;
 }
 
+/* one rank's engine failed: alone it fails its requests and answers 500 from then on; with several ranks, whose
+ * engines can no longer agree, the job is aborted */
+static void engine_failed(struct fs_serve *s)
+{
+  s->engine_dead = 1;
+  if (s->n_ranks == 1) return;
+  fs_log_warn("flagscale-serve: the engine failed on rank 0; aborting the job (%d ranks)", s->n_ranks);
+  MPI_Abort(s->comm, 1);
+}
+
+/* the jobs whose clients went away: cancelled in the engine (and on the other ranks) */
+static void cancel_jobs(struct fs_serve *s, struct fs_serve_job **c, int n)
+{
+  for (int i = 0; i < n; i++) {
+    struct fs_serve_job *j = c[i];
+    pthread_mutex_lock(&s->lock);
+    int running = j->state == FS_JOB_RUNNING && j->eid >= 0;
+    pthread_mutex_unlock(&s->lock);
+    if (running && !s->engine_dead) {
+      if (fs_engine_cancel(s->e, j->eid)) engine_failed(s);
+      else if (s->n_ranks > 1) fs_sync_put_cancel(&s->msg, j->eid);
+    }
+    fs_serve_job_release(s, j);
+  }
+}
+
+/* several ranks: this step's events go to the others, which then step with rank 0 */
+static void send_events(struct fs_serve *s)
+{
+  if (s->n_ranks == 1) return;
+  if (s->msg.failed || fs_sync_bcast(s->comm, &s->msg, 0)) {
+    fs_log_warn("flagscale-serve: cannot send the step's events to the other ranks; aborting");
+    MPI_Abort(s->comm, 1);
+  }
+  fs_sync_reset(&s->msg);
+}
+
 static void *engine_main(void *arg)
 {
   struct fs_serve *s = arg;
-  int busy = 0;
+  int busy = 0, cap_c = 0;
+  struct fs_serve_job **c = NULL;
   char err[512];
 
   pthread_mutex_lock(&s->lock);
   for (;;) {
-    while (!s->qhead && !busy && !s->stopping) pthread_cond_wait(&s->work, &s->lock);
-    if (!s->qhead && !busy) break; /* stopping and nothing left */
+    while (!s->qhead && !s->n_cancel && !busy && !s->stopping) pthread_cond_wait(&s->work, &s->lock);
+    if (!s->qhead && !s->n_cancel && !busy) break; /* stopping and nothing left */
     struct fs_serve_job *q = s->qhead;
     s->qhead = s->qtail = NULL;
+    int n_c = 0;
+    if (s->n_cancel > cap_c) { /* take the cancellations (they stay queued if this fails) */
+      struct fs_serve_job **t = realloc(c, (size_t)s->n_cancel * sizeof *t);
+      if (t) c = t, cap_c = s->n_cancel;
+    }
+    if (s->n_cancel <= cap_c) {
+      n_c = s->n_cancel;
+      if (n_c) memcpy(c, s->cancel, (size_t)n_c * sizeof *c);
+      s->n_cancel = 0;
+    }
     pthread_mutex_unlock(&s->lock);
     if (q && !busy && !s->n_live && s->n_since_create >= s->recycle_after && !s->engine_dead)
-      if (engine_recycle(s)) s->engine_dead = 1;
+      if (engine_recycle(s)) engine_failed(s);
     for (struct fs_serve_job *j = q, *next; j; j = next) {
       next = j->next;
       int status = 0;
@@ -260,11 +337,14 @@ static void *engine_main(void *arg)
                                                          "the server log)");
       else if (status) fail_job(s, j, status, err);
     }
+    cancel_jobs(s, c, n_c);
     busy = 0;
-    if (s->n_live && !s->engine_dead) {
-      if (fs_engine_step(s->e, &busy)) {
+    if (!s->engine_dead) {
+      send_events(s);
+      if (fs_engine_step(s->e, &busy)) { /* idle: a step does nothing (the other ranks step the same) */
         fs_log_warn("flagscale-serve: the engine failed; failing its requests");
-        s->engine_dead = 1, busy = 0;
+        engine_failed(s);
+        busy = 0;
         fail_live(s, "the engine failed (see the server log)");
       } else collect(s);
     }
@@ -282,6 +362,12 @@ static void *engine_main(void *arg)
     s->running = (int)s->n_live;
   }
   pthread_mutex_unlock(&s->lock);
+  free(c);
+  if (s->n_ranks > 1) { /* the other ranks leave their loops */
+    fs_sync_reset(&s->msg);
+    fs_sync_put_event(&s->msg, FS_SYNC_SHUTDOWN);
+    send_events(s);
+  }
   return NULL;
 }
 
@@ -306,6 +392,10 @@ void fs_serve_stop(struct fs_serve *s)
   s->thread_started = 0;
   free(s->by_eid), free(s->live);
   s->by_eid = NULL, s->live = NULL, s->cap_eid = s->n_live = s->cap_live = 0;
+  for (int i = 0; i < s->n_cancel; i++) job_unref(s->cancel[i]);
+  free(s->cancel);
+  s->cancel = NULL, s->n_cancel = s->cap_cancel = 0;
+  fs_sync_free(&s->msg);
 }
 
 int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n)
@@ -334,11 +424,17 @@ int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n)
 
 int fs_serve_wait(struct fs_serve *s, struct fs_serve_job **jobs, int n)
 {
-  int status = 0;
+  int status = 0, gone = 0;
+  double next_check = fs_serve_now() + 0.25; /* the client's socket, 4 times a second at most */
   pthread_mutex_lock(&s->lock);
   for (int i = 0; i < n; i++) {
-    while (jobs[i]->state == FS_JOB_QUEUED || jobs[i]->state == FS_JOB_RUNNING)
-      pthread_cond_wait(&s->progress, &s->lock);
+    while (jobs[i]->state == FS_JOB_QUEUED || jobs[i]->state == FS_JOB_RUNNING) {
+      fs_serve_timedwait(&s->progress, &s->lock, 0.25);
+      if (gone || fs_serve_now() < next_check) continue;
+      next_check = fs_serve_now() + 0.25;
+      if ((gone = fs_serve_client_gone())) /* nobody will read the answer: stop the work */
+        for (int k = i; k < n; k++) cancel_locked(s, jobs[k]);
+    }
     if (jobs[i]->state == FS_JOB_FAILED && !status) status = jobs[i]->status;
   }
   pthread_mutex_unlock(&s->lock);

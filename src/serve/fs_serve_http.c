@@ -1,5 +1,6 @@
 /* fs_serve_http.c -- libmicrohttpd: one thread per connection, request bodies gathered, routed to the endpoints,
  * replies as JSON bodies or streams (chunked transfer) */
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,6 +141,19 @@ void fs_serve_route(struct fs_serve *s, const char *method, const char *url, con
 }
 
 /* ---- libmicrohttpd */
+static __thread int t_client_fd = -1;
+
+void fs_serve_set_client(int fd) { t_client_fd = fd; }
+
+/* end of stream or an error on the socket; data (a pipelined request) or nothing yet is not "gone" */
+int fs_serve_client_gone(void)
+{
+  char b;
+  if (t_client_fd < 0) return 0;
+  ssize_t n = recv(t_client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 
 struct conn {
   char *body;
@@ -183,7 +197,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
   struct fs_reply rep = {0};
   if (cc->too_big) fs_reply_error(&rep, 413, "the request body is larger than %zu bytes", FS_MAX_BODY);
-  else fs_serve_route(s, method, url, cc->body, cc->n, &rep);
+  else {
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    fs_serve_set_client(ci ? (int)ci->connect_fd : -1);
+    fs_serve_route(s, method, url, cc->body, cc->n, &rep);
+    fs_serve_set_client(-1);
+  }
   if (rep.status >= 400) {
     pthread_mutex_lock(&s->lock);
     if (rep.status >= 500) s->errors5xx++;

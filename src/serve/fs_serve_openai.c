@@ -79,7 +79,7 @@ static json_t *usage(int64_t prompt, int64_t completion)
 void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, int chat)
 {
   const char **prompts = NULL;
-  int n_prompts = 1, stream, echo = 0, want_lp = 0;
+  int n_prompts = 1, stream, echo = 0, want_lp = 0, ignore_eos;
   int64_t max_tokens, n_choices, k, seed, lp_n = 0;
   struct fs_sampling sp;
   struct fs_serve_job **jobs = NULL, *j = NULL;
@@ -104,7 +104,7 @@ void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, i
       fs_field_real(req, "temperature", 1.0, 0, 2, &sp.temperature, rep) ||
       fs_field_real(req, "top_p", 1.0, 0, 1, &sp.top_p, rep) || fs_field_int(req, "top_k", 0, 0, 0, INT_MAX, &k, rep) ||
       fs_field_int(req, "seed", 123, 0, 0, INT64_MAX, &seed, rep) || fs_field_bool(req, "stream", 0, &stream, rep) ||
-      (!chat && fs_field_bool(req, "echo", 0, &echo, rep)))
+      fs_field_bool(req, "ignore_eos", 0, &ignore_eos, rep) || (!chat && fs_field_bool(req, "echo", 0, &echo, rep)))
     goto done;
   json_t *lp = json_object_get(req, "logprobs");
   if (chat) {
@@ -140,7 +140,7 @@ void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, i
       goto done;
     }
     jobs[i] = j;
-    j->max_new_tokens = max_tokens, j->sampling = sp, j->want_pieces = want_lp;
+    j->max_new_tokens = max_tokens, j->sampling = sp, j->want_pieces = want_lp, j->ignore_eos = ignore_eos;
     j->sampling.seed = sp.seed + (uint64_t)(i % n_choices); /* n choices: seeds seed, seed + 1, ... */
     if (fs_field_stop(req, "stop", j, rep)) goto done;
   }

@@ -22,6 +22,7 @@ struct fs_stream *fs_stream_new(struct fs_serve *s, struct fs_serve_job *j, enum
 void fs_stream_free(struct fs_stream *st)
 {
   if (!st) return;
+  fs_serve_cancel(st->s, st->j); /* the client went away (or the deadline passed) before the end: stop the job */
   fs_serve_job_release(st->s, st->j);
   free(st->out);
   free(st);
@@ -80,13 +81,7 @@ static void fill(struct fs_stream *st)
       break;
     }
     if (st->deadline > 0 && st->deadline < until) until = st->deadline;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double wait = until - now;
-    ts.tv_sec += (time_t)wait;
-    ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-    pthread_cond_timedwait(&s->progress, &s->lock, &ts);
+    fs_serve_timedwait(&s->progress, &s->lock, until - now);
   }
   size_t raw = n;
   if (n && (chunk = malloc(3 * n + 1))) n = fs_utf8_sanitize(chunk, j->sbuf + st->taken, n);

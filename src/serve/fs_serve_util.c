@@ -54,3 +54,13 @@ double fs_serve_now(void)
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+void fs_serve_timedwait(pthread_cond_t *c, pthread_mutex_t *m, double seconds)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += (time_t)seconds;
+  ts.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+  if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+  pthread_cond_timedwait(c, m, &ts);
+}

@@ -54,7 +54,9 @@ check(a["model_info"]["model_name"] == "tiny", "model_info names the model")
 s = load("score.json")["completions"][0]
 check(s["token_ids"] == ref_c["tokens"] and len(s["logprobs"]) == ref_c["prompt_tokens"] - 1,
       "scoring: the prompt's tokens 1..n-1")
-check(all(abs(x - y) <= 1e-6 * max(1, abs(y)) for x, y in zip(s["logprobs"], ref_c["logprobs"])),
+# tensor-parallel servers sum partial products in another order: a few more bits may differ
+tol = 1e-6 if os.environ.get("FS_SERVE_NP", "1") == "1" else 1e-5
+check(all(abs(x - y) <= tol * max(1, abs(y)) for x, y in zip(s["logprobs"], ref_c["logprobs"])),
       "scoring logprobs == flagscale-infer's scoring (max diff %.2g)" %
       max(abs(x - y) for x, y in zip(s["logprobs"], ref_c["logprobs"])))
 s = load("score_sft.json")["completions"][0]

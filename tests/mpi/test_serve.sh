@@ -4,7 +4,9 @@
 # flagscale-infer's tokens (greedy and seeded sampling) and scoring log-probabilities; /stream_func chunks
 # concatenate to the batch text; PUT /api; /v1/completions and /v1/chat/completions with and without streaming;
 # concurrent requests equal their one-at-a-time results; bad input gives 400/404 with a JSON error; /metrics
-# counts the requests; SIGTERM ends the server with status 0.  Checks in tests/mpi/serve_check.py.
+# counts the requests; a client that goes away (streaming or not) is cancelled (cache freed); SIGTERM during a request
+# finishes it, then ends the server with status 0.  Checks in tests/mpi/serve_check.py and serve_drain.py.
+# FS_SERVE_NP=2 (test_serve_tp.sh): the server runs tensor-parallel on 2 ranks, the references on 1.
 command -v curl > /dev/null || { echo "SKIP: curl not found"; exit 77; }
 "$PYTHON" -c 'import json, socket' 2>/dev/null || { echo "SKIP: $PYTHON cannot run"; exit 77; }
 . "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
@@ -27,7 +29,10 @@ while read -r line; do
     > "$tmp/infer.log" 2>&1 || { cat "$tmp/infer.log"; fail "flagscale-infer"; }
 done < "$tmp/p.jsonl"
 port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$bin/flagscale-serve" -load "$tmp/ckpt" -host 127.0.0.1 -port "$port" -model_name tiny > "$tmp/serve.log" 2>&1 &
+np=${FS_SERVE_NP:-1}
+launch=
+[ "$np" -gt 1 ] && launch="$MPIEXEC -n $np"
+$launch "$bin/flagscale-serve" -load "$tmp/ckpt" -host 127.0.0.1 -port "$port" -model_name tiny > "$tmp/serve.log" 2>&1 &
 pid=$!
 url="http://127.0.0.1:$port"
 n=0
@@ -76,11 +81,16 @@ curl -s -o "$o/err_path.json" -w '%{http_code}' "$url/no/such/path" > "$o/err_pa
 curl -s -o "$o/health2.json" "$url/health"
 curl -s -o "$o/metrics.txt" "$url/metrics"
 "$PYTHON" "${top_srcdir:-.}/tests/mpi/serve_check.py" "$tmp" || fail "checks"
-kill -TERM $pid
+[ "$np" -eq 1 ] || grep -q "$np tensor-parallel ranks" "$tmp/serve.log" || fail "not tensor-parallel on $np ranks"
+rank0=$(sed -n 's/.*listening on .*; pid \([0-9]*\)).*/\1/p' "$tmp/serve.log")
+[ -n "$rank0" ] || fail "no pid in the log"
+# cancellation, then SIGTERM to rank 0 during a request (mpirun would kill the job on a signal)
+"$PYTHON" "${top_srcdir:-.}/tests/mpi/serve_drain.py" "$url" "$rank0" || fail "cancel / drain checks"
 n=0
 while kill -0 $pid 2>/dev/null; do n=$((n + 1)); [ $n -gt 100 ] && fail "server still running 10 s after SIGTERM"; sleep 0.1; done
 wait $pid; rc=$?
 pid=
 [ $rc -eq 0 ] || fail "server exit status $rc after SIGTERM"
 grep -q 'bye' "$tmp/serve.log" || fail "no orderly shutdown in the log"
+grep -q '(2 cancelled' "$tmp/serve.log" || fail "the log does not count the 2 cancelled requests"
 echo "ok"

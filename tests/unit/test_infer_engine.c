@@ -5,6 +5,8 @@
  *  - greedy output equals argmax decoding by recomputing fs_model_logits over the whole sequence each token;
  *  - scoring (max_new_tokens = 0) returns log_softmax of the full forward at every prompt token;
  *  - stop tokens and stop strings (cut from the text; streamed text never shows them);
+ *  - cancellation (a waiting and a running request: finished "cancelled" at once, blocks returned, the callback
+ *    told, the other requests' outputs unchanged) and release of finished results;
  *  - the sampler: greedy cases, the order top-p -> top-k -> temperature, frequencies of the draws. */
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +235,95 @@ static void test_stops(void)
   fs_engine_destroy(&e);
 }
 
+struct cancel_seen {
+  int finished[NREQ];
+};
+
+static void on_cancel_token(void *ctx, int64_t id, int32_t token, const char *b, size_t n, int finished)
+{
+  struct cancel_seen *c = ctx;
+  if (finished && id >= 0 && id < NREQ) c->finished[id]++;
+}
+
+static void test_cancel(void)
+{
+  struct fs_engine_opts o;
+  struct fs_engine *e;
+  int64_t ids[NREQ], n_free0, n_free1, n_blocks;
+  struct out ref, rest;
+  struct cancel_seen seen = {{0}};
+  int busy;
+  enum { RUNNING = 1, WAITING = 4 }; /* with 2 sequences at most, 0 and 1 run first; 4 waits */
+
+  fs_engine_opts_default(&o);
+  o.max_batch_size = 2;
+  FS_EXPECT_OK(fs_engine_create(g_m, g_tok, &o, &e));
+  for (int i = 0; i < NREQ; i++) {
+    struct fs_request r = make_req(i);
+    FS_EXPECT_OK(fs_engine_submit(e, &r, &ids[i]));
+  }
+  FS_EXPECT_OK(fs_engine_run(e));
+  collect(e, ids, &ref, "reference for cancel");
+  fs_engine_destroy(&e);
+
+  FS_EXPECT_OK(fs_engine_create(g_m, g_tok, &o, &e));
+  fs_engine_set_callback(e, on_cancel_token, &seen);
+  for (int i = 0; i < NREQ; i++) {
+    struct fs_request r = make_req(i);
+    FS_EXPECT_OK(fs_engine_submit(e, &r, &ids[i]));
+  }
+  for (int s = 0; s < 3; s++) FS_EXPECT_OK(fs_engine_step(e, &busy));
+  FS_EXPECT(!fs_engine_result(e, ids[RUNNING]) && !fs_engine_result(e, ids[WAITING]), "requests finished early");
+  fs_engine_cache_blocks(e, &n_free0, &n_blocks);
+  FS_EXPECT_OK(fs_engine_cancel(e, ids[RUNNING]));
+  fs_engine_cache_blocks(e, &n_free1, &n_blocks);
+  FS_EXPECT(n_free1 > n_free0, "cancelling a running request freed no block (%lld -> %lld free)",
+            (long long)n_free0, (long long)n_free1);
+  FS_EXPECT_OK(fs_engine_cancel(e, ids[WAITING]));
+  for (int k = 0; k < 2; k++) {
+    int i = k ? WAITING : RUNNING;
+    const struct fs_result *r = fs_engine_result(e, ids[i]);
+    FS_EXPECT(r && r->finish == FS_FINISH_CANCELLED, "request %d: not finished as cancelled", i);
+    FS_EXPECT(seen.finished[ids[i]] == 1, "request %d: the callback saw %d finishes", i, seen.finished[ids[i]]);
+    if (r) FS_EXPECT(!strcmp(fs_finish_name(r->finish), "cancelled"), "finish name %s", fs_finish_name(r->finish));
+  }
+  FS_EXPECT(fs_engine_result(e, ids[RUNNING])->n_tokens < ref.n[RUNNING], "the running request was not cut");
+  FS_EXPECT(fs_engine_result(e, ids[WAITING])->n_tokens == 0, "the waiting request has tokens");
+  FS_EXPECT_OK(fs_engine_cancel(e, ids[RUNNING])); /* finished: nothing happens */
+  FS_EXPECT(seen.finished[ids[RUNNING]] == 1, "a second cancel told the callback again");
+  PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
+  FS_EXPECT(fs_engine_release(e, ids[0]) != 0, "releasing a running request accepted");
+  FS_EXPECT(fs_engine_cancel(e, 99) != 0, "cancelling an unknown id accepted");
+  PetscPopErrorHandler();
+  FS_EXPECT_OK(fs_engine_release(e, ids[WAITING]));
+  FS_EXPECT(!fs_engine_result(e, ids[WAITING]), "a released result is still there");
+  FS_EXPECT_OK(fs_engine_run(e));
+  /* the others are unchanged: compare them with the reference, the cancelled ones set equal */
+  for (int i = 0; i < NREQ; i++) {
+    const struct fs_result *r = i == WAITING || i == RUNNING ? NULL : fs_engine_result(e, ids[i]);
+    rest.n[i] = r ? (int)r->n_tokens : ref.n[i], rest.fin[i] = r ? r->finish : ref.fin[i];
+    memcpy(rest.tok[i], r ? r->tokens : ref.tok[i], rest.n[i] * sizeof(int32_t));
+    memcpy(rest.lp[i], r ? r->logprobs : ref.lp[i], rest.n[i] * sizeof(float));
+  }
+  same(&ref, &rest, "after cancelling two");
+  fs_engine_cache_blocks(e, &n_free0, &n_blocks);
+  FS_EXPECT(n_free0 == n_blocks, "after cancel: %lld of %lld blocks free", (long long)n_free0, (long long)n_blocks);
+  for (int i = 0; i < NREQ; i++)
+    if (i != WAITING) FS_EXPECT_OK(fs_engine_release(e, ids[i]));
+  PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
+  FS_EXPECT(fs_engine_release(e, ids[0]) != 0, "releasing twice accepted");
+  PetscPopErrorHandler();
+  /* the engine goes on after releases: a new request gives the reference's tokens */
+  struct fs_request r = make_req(2);
+  int64_t id;
+  FS_EXPECT_OK(fs_engine_submit(e, &r, &id));
+  FS_EXPECT_OK(fs_engine_run(e));
+  const struct fs_result *res = fs_engine_result(e, id);
+  FS_EXPECT(res && res->n_tokens == ref.n[2] && !memcmp(res->tokens, ref.tok[2], ref.n[2] * sizeof(int32_t)),
+            "a request after releases differs");
+  fs_engine_destroy(&e);
+}
+
 static void test_sampler(void)
 {
   struct fs_sampler_ws ws = {0};
@@ -306,6 +397,7 @@ int main(int argc, char **argv)
     test_batching();
     test_scoring();
     test_stops();
+    test_cancel();
   }
   fs_model_destroy(&g_m);
   fs_tokenizer_destroy(&g_tok);

@@ -2,7 +2,10 @@
  * several sequences of different lengths in one batch, each fed as a prompt chunk then chunks of various sizes
  * and single tokens; the logits at every position must equal fs_model_logits of the whole sequence (1e-5 of the
  * row's largest logit).  LLaMA with GQA (RoPE, RMSNorm, SwiGLU, untied) and GPT-2 (learned positions, LayerNorm,
- * GELU, biases, tied), on both CPU op tables; a small block size so that sequences span many blocks. */
+ * GELU, biases, tied), on both CPU op tables; a small block size so that sequences span many blocks.
+ * Under mpiexec -n P the decode forward runs tensor-parallel over the P ranks (each rank's cache holds its kv
+ * heads) and is compared with the same full forward of a TP = 1 model built on every rank (same weights: the
+ * initialization does not depend on the layout). */
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -27,7 +30,9 @@ static double row_err(const float *a, const float *b, int V)
 
 static void run(const char *label, struct fs_model_config cfg, const struct fs_ops *ops)
 {
-  struct fs_model *m = NULL;
+  struct fs_model *m = NULL, *ref_m = NULL;
+  struct fs_model_config ref_cfg = cfg;
+  int tp;
   struct fs_kv_cache *kc = NULL;
   struct fs_infer_ws ws = {0};
   const int len[NSEQ] = {23, 9, 17};
@@ -36,20 +41,28 @@ static void run(const char *label, struct fs_model_config cfg, const struct fs_o
   int seq[NSEQ], done[NSEQ] = {0};
   double worst = 0;
 
-  FS_EXPECT_OK(fs_model_config_finalize(&cfg, 1));
-  FS_EXPECT_OK(fs_model_create(&cfg, ops, &m));
+  MPI_Comm_size(PETSC_COMM_WORLD, &tp);
+  FS_EXPECT_OK(fs_model_config_finalize(&ref_cfg, 1));
+  FS_EXPECT_OK(fs_model_create(&ref_cfg, ops, &ref_m));
+  FS_EXPECT_OK(fs_model_config_finalize(&cfg, tp));
+  if (tp == 1) FS_EXPECT_OK(fs_model_create(&cfg, ops, &m));
+  else FS_EXPECT_OK(fs_model_create_tp(&cfg, ops, PETSC_COMM_WORLD, &m));
   FS_EXPECT_OK(fs_model_init_params(m, 99));
+  FS_EXPECT_OK(fs_model_init_params(ref_m, 99));
   /* init_params's small weights make near-uniform logits; make them more varied */
   for (int64_t i = 0; i < m->table.n_local; i++) m->params[i] *= 4.0f;
+  for (int64_t i = 0; i < ref_m->table.n_local; i++) ref_m->params[i] *= 4.0f;
   const int V = cfg.vocab_size;
   struct fs_rng_key key = fs_rng_key(5, "tokens");
   for (int s = 0; s < NSEQ; s++) {
     tok[s] = malloc(len[s] * sizeof(int32_t));
     ref[s] = malloc((size_t)len[s] * V * sizeof(float));
     for (int t = 0; t < len[s]; t++) tok[s][t] = (int32_t)(fs_rng_uniform(key, 100 * s + t) * V);
-    FS_EXPECT_OK(fs_model_logits(m, tok[s], 1, len[s], ref[s]));
+    FS_EXPECT_OK(fs_model_logits(ref_m, tok[s], 1, len[s], ref[s]));
   }
-  FS_EXPECT_OK(fs_kv_cache_create(&cfg, 64 * fs_kv_cache_block_bytes(&cfg, 4), 4, &kc));
+  FS_EXPECT_OK(fs_infer_cache_create(m, 64 * fs_kv_cache_block_bytes(&cfg, 4), 4, &kc));
+  FS_EXPECT(kc && kc->n_kv_heads == cfg.num_query_groups / tp, "%s: cache of %d kv heads at TP %d", label,
+            kc ? kc->n_kv_heads : -1, tp);
   for (int s = 0; s < NSEQ; s++) FS_EXPECT_OK(fs_kv_cache_seq_open(kc, &seq[s]));
   /* chunk schedule: step 0 = prompts of 5, 9 (whole), 3 tokens; then 1, 2, 1, 3, 1, 1 ... */
   const int chunks[] = {5, 1, 2, 1, 3, 1, 1, 4, 1};
@@ -112,11 +125,12 @@ static void run(const char *label, struct fs_model_config cfg, const struct fs_o
     PetscPopErrorHandler();
     fs_kv_cache_seq_close(kc, s0);
   }
-  printf("%s (%s): worst relative error %.3g\n", label, ops->name, worst);
+  printf("%s (%s, TP %d): worst relative error %.3g\n", label, ops->name, tp, worst);
   for (int s = 0; s < NSEQ; s++) free(tok[s]), free(ref[s]);
   fs_infer_ws_free(&ws);
   fs_kv_cache_destroy(&kc);
   fs_model_destroy(&m);
+  fs_model_destroy(&ref_m);
 }
 
 int main(int argc, char **argv)
