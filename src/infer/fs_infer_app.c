@@ -136,6 +136,7 @@ static PetscErrorCode generate(const struct infer_args *a, struct fs_prompt *p, 
   }
   PetscCall(fs_tokenizer_create_named(tname, &tok));
   PetscCall(fs_model_create_from_checkpoint(PETSC_COMM_SELF, a->load, &fs_ops_cpu, &m));
+  PetscCall(fs_model_lora_merge_in_place(&m)); /* a LoRA checkpoint: W + (alpha/r) B A */
   FSCheck(fs_tokenizer_vocab_size(tok) <= m->cfg.vocab_size, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
           "tokenizer %s has %d tokens, the model only %d: wrong -tokenizer?", tname, fs_tokenizer_vocab_size(tok),
           m->cfg.vocab_size);

@@ -69,6 +69,7 @@ static PetscErrorCode load(const struct serve_args *a, struct fs_serve *s)
   free(tmpl);
   PetscCall(fs_tokenizer_create_named(s->tokenizer_name, &s->tok));
   PetscCall(fs_model_create_from_checkpoint(PETSC_COMM_SELF, a->load, &fs_ops_cpu, &s->m));
+  PetscCall(fs_model_lora_merge_in_place(&s->m)); /* a LoRA checkpoint: W + (alpha/r) B A */
   FSCheck(fs_tokenizer_vocab_size(s->tok) <= s->m->cfg.vocab_size, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
           "tokenizer %s has %d tokens, the model only %d: wrong -tokenizer?", s->tokenizer_name,
           fs_tokenizer_vocab_size(s->tok), s->m->cfg.vocab_size);
