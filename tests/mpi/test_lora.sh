@@ -87,4 +87,10 @@ if $MPIEXEC -np 1 "$bin/flagscale-finetune" $ft -load "$tmp/lora" -lora_rank 8 >
   echo "FAIL: -lora_rank 8 accepted for a rank-4 checkpoint"; exit 1
 fi
 grep -q "disagrees with the checkpoint" "$tmp/dis.log" || { cat "$tmp/dis.log"; echo "FAIL: disagreement message"; exit 1; }
+
+# the shipped demo recipe trains
+$MPIEXEC -np 1 "$bin/flagscale-finetune" -options_file "$FLAGSCALE_DATA_DIR/configs/demo-lora.opts" -load "$tmp/pre" \
+  -train_data_path "$tmp/train.jsonl" -valid_data_path "$tmp/train.jsonl" -finetune_dataset_type cpt -train_iters 2 \
+  -eval_interval 1 -seq_length 32 > "$tmp/demo.log" 2>&1 || { cat "$tmp/demo.log"; echo "FAIL: demo-lora.opts"; exit 1; }
+grep -q "validation loss at iteration 2" "$tmp/demo.log" || { cat "$tmp/demo.log"; echo "FAIL: demo-lora.opts"; exit 1; }
 echo "ok"
