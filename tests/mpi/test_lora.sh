@@ -2,7 +2,7 @@
 # test_lora.sh -- LoRA fine-tuning end to end (doc/finetuning.md): a tiny model pretrained here is fine-tuned with
 # adapters on every adaptable layer.  Checks: the loss falls; 1 rank, 2 data-parallel ranks with the distributed
 # optimizer, TP=2 with sequence parallelism, PP=2 and TP=2 x DP=2 (distributed optimizer) give the same losses
-# and gradient norms within 1e-5; a stopped run resumes with
+# and gradient norms within 1e-5, activation recomputation bit-identical ones; a stopped run resumes with
 # bit-identical losses; the checkpoint's base tensors are bit-identical to the base checkpoint's and only the
 # adapters have optimizer state; the HF export (adapters merged) gives in transformers the logits of base +
 # adapters computed here, as do the HF and GGUF exports imported back; flagscale-infer loads the adapters;
@@ -39,6 +39,11 @@ run tp2 2 $lora -lr 2e-3 -tensor_model_parallel_size 2 -sequence_parallel
 run pp2 2 $lora -lr 2e-3 -pipeline_model_parallel_size 2
 run tp2dp2 4 $lora -lr 2e-3 -tensor_model_parallel_size 2 -use_distributed_optimizer
 for r in dp2 tp2 pp2 tp2dp2; do $PYTHON "$check" same "$tmp/ref.jsonl" "$tmp/$r.jsonl" 1e-5 || exit 1; done
+# activation recomputation keeps the adapters' activations too: bit-identical
+run full 1 $lora -lr 2e-3 -recompute_granularity full -train_iters 4
+run sel 1 $lora -lr 2e-3 -recompute_granularity selective -train_iters 4
+head -n 5 "$tmp/ref.jsonl" > "$tmp/ref4.jsonl"
+for r in full sel; do $PYTHON "$check" same "$tmp/ref4.jsonl" "$tmp/$r.jsonl" 0 || exit 1; done
 
 # a stopped run started again with the same options resumes from -save
 run part1 1 $lora -save "$tmp/lora2" -exit_interval 8
