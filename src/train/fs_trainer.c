@@ -91,15 +91,6 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
           "-save_interval, -save_keep and -exit_interval must be >= 0");
   FSCheck(!(g->save_interval > 0 && !g->save[0]), comm, PETSC_ERR_ARG_WRONG, "-save_interval needs -save DIR");
   fs_train_signals_install();
-  if (m->cfg.lora_rank > 0) {
-    int64_t n_lora = 0;
-    char targets[128];
-    for (int i = 0; i < m->table.n; i++) n_lora += m->table.p[i].lora ? m->table.p[i].n_elem : 0;
-    fs_lora_targets_string(m->cfg.lora_targets, targets, sizeof targets);
-    fs_log_info("LoRA rank %d, alpha %g on %s: trainable parameters %lld (%.3f%%), %lld base parameters frozen",
-                m->cfg.lora_rank, (double)m->cfg.lora_alpha, targets, (long long)n_lora,
-                100.0 * (double)n_lora / (double)m->table.n_global, (long long)(m->table.n_global - n_lora));
-  }
   if (t->dist)
     fs_log_info("distributed optimizer: %lld parameters in %d shards of <= %lld (optimizer state %.1f MB per rank)",
                 (long long)n_train, t->dp_size, (long long)t->dist->counts[0],
@@ -373,6 +364,15 @@ PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t)
   /* exact bytes for scripts: the optimizer state allocated per rank (max and min over the ranks) */
   fs_log_info("optimizer state bytes per rank: max %.0f min %.0f (%d rank(s), %s)", hi[2], lo[2], t->dp_size,
               t->dist ? "sharded" : "replicated");
+  if (m->cfg.lora_rank > 0) {
+    int64_t n_lora = 0;
+    char targets[128];
+    for (int i = 0; i < m->table.n; i++) n_lora += m->table.p[i].lora ? m->table.p[i].n_elem : 0;
+    fs_lora_targets_string(m->cfg.lora_targets, targets, sizeof targets);
+    fs_log_info("LoRA rank %d, alpha %g on %s: trainable parameters %lld (%.3f%%), %lld base parameters frozen",
+                m->cfg.lora_rank, (double)m->cfg.lora_alpha, targets, (long long)n_lora,
+                100.0 * (double)n_lora / (double)m->table.n_global, (long long)(m->table.n_global - n_lora));
+  }
   if (m->pp > 1) { /* the stages differ (embeddings on the first, output layer on the last): one line each */
     double *st;
     FSCalloc(5 * m->pp * sizeof(double), &st);
