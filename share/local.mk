@@ -15,4 +15,4 @@ configsdir = $(pkgdatadir)/configs
 dist_configs_DATA = share/flagscale/configs/demo-llama.opts share/flagscale/configs/aquila-7b.opts \
 	share/flagscale/configs/aquila-34b.opts share/flagscale/configs/aquila-70b.opts \
 	share/flagscale/configs/llama-small-bench.opts share/flagscale/configs/aquila-34b-sft.opts \
-	share/flagscale/configs/demo-sft.opts
+	share/flagscale/configs/demo-sft.opts share/flagscale/configs/demo-lora.opts

@@ -21,7 +21,7 @@ enum { DT_FP32 = 0, DT_BF16 = 1, DT_FP16 = 2 };
 struct convert_opts {
   char load[FS_OPT_STRLEN], save[FS_OPT_STRLEN];
   int load_format, save_format, save_dtype;
-  PetscBool drop_optimizer;
+  PetscBool drop_optimizer, merge_lora;
   int64_t max_shard_mb;
 };
 
@@ -31,6 +31,7 @@ struct source {
   char ckpt_path[4096];               /* the flagscale file, when loaded from one (for the optimizer state) */
   int64_t iteration;
   char *chat_template;                /* from a GGUF file or a checkpoint, or NULL */
+  int lora_merged;                    /* LoRA adapters were merged: the optimizer state no longer applies */
 };
 
 static PetscErrorCode read_options(struct convert_opts *o)
@@ -48,6 +49,9 @@ static PetscErrorCode read_options(struct convert_opts *o)
                         "stays fp32", &o->save_dtype, NULL));
   PetscCall(fs_opt_bool("-drop_optimizer", PETSC_FALSE, "flagscale -> flagscale: write the weights only",
                         &o->drop_optimizer, NULL));
+  PetscCall(fs_opt_bool("-merge_lora", PETSC_TRUE,
+                        "a checkpoint with LoRA adapters: write W + (alpha/r) B A and no adapters (false: keep the "
+                        "adapters; flagscale output only)", &o->merge_lora, NULL));
   PetscCall(fs_opt_int("-max_shard_size_mb", 5000, "hf: largest safetensors shard in MB (more tensors -> index file)",
                        &o->max_shard_mb, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -112,6 +116,11 @@ static PetscErrorCode load_model(MPI_Comm self, const struct convert_opts *o, st
     PetscBool has;
     PetscCall(fs_model_checkpoint_file(self, o->load, src->ckpt_path, sizeof src->ckpt_path));
     PetscCall(fs_model_create_from_checkpoint(self, src->ckpt_path, &fs_ops_cpu, m));
+    src->lora_merged = (*m)->cfg.lora_rank > 0 && o->merge_lora;
+    FSCheck((*m)->cfg.lora_rank == 0 || o->merge_lora || o->save_format == FMT_FLAGSCALE, self, PETSC_ERR_ARG_INCOMP,
+            "%s has LoRA adapters: %s export needs them merged (drop -merge_lora false)", o->load,
+            k_fmt[o->save_format]);
+    if (src->lora_merged) PetscCall(fs_model_lora_merge_in_place(m));
     PetscCall(fs_ckpt_open(self, src->ckpt_path, &r));
     PetscCall(fs_ckpt_has_attr(r, "tokenizer", &has));
     if (has) {
@@ -185,7 +194,7 @@ static PetscErrorCode save_flagscale(const struct convert_opts *o, const struct 
 {
   char path[4096];
   struct fs_ckpt_writer *w = NULL;
-  const int64_t iteration = o->drop_optimizer ? 0 : src->iteration;
+  const int64_t iteration = o->drop_optimizer || src->lora_merged ? 0 : src->iteration;
 
   PetscFunctionBegin;
   FSCheck(o->save_dtype != DT_FP16, self, PETSC_ERR_SUP, "flagscale checkpoints store fp32 or bf16, not fp16");
@@ -195,7 +204,8 @@ static PetscErrorCode save_flagscale(const struct convert_opts *o, const struct 
   if (!ierr && src->tokenizer_json[0]) ierr = fs_ckpt_set_attr_string(w, "tokenizer", src->tokenizer_json);
   if (!ierr && src->chat_template) ierr = fs_ckpt_set_attr_string(w, "chat_template", src->chat_template);
   if (!ierr) ierr = fs_model_write(w, m, file_dtype(o->save_dtype), 0, 1);
-  if (!ierr) ierr = copy_training_state(w, m, src, o->drop_optimizer, self);
+  /* merged adapters: the moments were the adapters', the weights are a new model's */
+  if (!ierr) ierr = copy_training_state(w, m, src, o->drop_optimizer || src->lora_merged, self);
   if (ierr) {
     fs_ckpt_abort(&w);
     PetscCall(ierr);

@@ -145,7 +145,8 @@ PetscErrorCode fs_pipeline_sync_tied_grads(struct fs_model *m)
   float *other;
 
   PetscFunctionBegin;
-  if (m->pp == 1 || m->cfg.untie_embeddings_and_output_weights) PetscFunctionReturn(PETSC_SUCCESS);
+  if (m->pp == 1 || m->cfg.untie_embeddings_and_output_weights || m->cfg.lora_rank > 0) /* LoRA: frozen */
+    PetscFunctionReturn(PETSC_SUCCESS);
   if (m->pp_rank != 0 && m->pp_rank != m->pp - 1) PetscFunctionReturn(PETSC_SUCCESS);
   FSCheck(p && p->held && p->local_n_elem < INT_MAX, PETSC_COMM_SELF, PETSC_ERR_PLIB,
           "tied embedding missing on stage %d", m->pp_rank);

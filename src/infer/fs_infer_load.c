@@ -28,5 +28,6 @@ PetscErrorCode fs_infer_model_load(MPI_Comm comm, const struct fs_infer_layout *
           "model replica split over all ranks (no data-parallel replicas); start %lld ranks", (long long)tp, size,
           (long long)tp);
   PetscCall(fs_model_create_from_checkpoint_tp(comm, size > 1 ? comm : MPI_COMM_NULL, load, &fs_ops_cpu, m));
+  PetscCall(fs_model_lora_merge_in_place(m)); /* a LoRA checkpoint: W + (alpha/r) B A, on each rank's slices */
   PetscFunctionReturn(PETSC_SUCCESS);
 }

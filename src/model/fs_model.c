@@ -105,15 +105,19 @@ PetscErrorCode fs_model_init_params(struct fs_model *m, uint64_t seed)
       for (int64_t j = 0; j < p->local_n_elem; j++) w[j] = c->norm_init_weight;
       continue;
     case FS_INIT_SCALED_NORMAL: std = c->init_method_std / sqrtf(2.0f * (float)c->num_layers); break;
-    case FS_INIT_NORMAL: break;
+    case FS_INIT_NORMAL: case FS_INIT_LORA_A: break;
     }
     /* global element index of each local element: the slice this rank holds of the global tensor */
     struct fs_rng_key key = fs_rng_key(seed, p->name);
     int64_t lr = p->local_shape[0], lc = p->local_shape[1];
     int64_t r0 = p->tp_split == FS_TP_COLUMN || p->tp_split == FS_TP_VOCAB ? t->tp_rank * lr : 0;
     int64_t c0 = p->tp_split == FS_TP_ROW ? t->tp_rank * lc : 0;
-    for (int64_t r = 0; r < lr; r++)
-      fs_rng_fill_normal(w + r * lc, lc, key, (uint64_t)((r0 + r) * p->shape[1] + c0), 0.0f, std);
+    const float bound = 1.0f / sqrtf((float)p->shape[1]); /* LoRA A: kaiming_uniform(a = sqrt(5)) */
+    for (int64_t r = 0; r < lr; r++) {
+      const uint64_t first = (uint64_t)((r0 + r) * p->shape[1] + c0);
+      if (p->init == FS_INIT_LORA_A) fs_rng_fill_uniform(w + r * lc, lc, key, first, -bound, bound);
+      else fs_rng_fill_normal(w + r * lc, lc, key, first, 0.0f, std);
+    }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -127,7 +131,7 @@ float *fs_model_param(struct fs_model *m, enum fs_param_role role, int layer)
 float *fs_model_grad(struct fs_model *m, enum fs_param_role role, int layer)
 {
   const struct fs_param *p = fs_param_find(&m->table, role, layer);
-  return p ? m->grads + p->offset : NULL;
+  return p && !p->frozen ? m->grads + p->offset : NULL;
 }
 
 void fs_model_zero_grad(struct fs_model *m) { memset(m->grads, 0, m->table.n_local * sizeof(float)); }
@@ -154,11 +158,20 @@ void fs_model_use_slot(struct fs_model *m, int k)
   m->lnf = s->lnf, m->lnf_mean = s->lnf_mean, m->lnf_rstd = s->lnf_rstd, m->losses = s->losses;
 }
 
+/* LoRA adapters per layer */
+static int n_lora_targets(const struct fs_model_config *c)
+{
+  int n = 0;
+  for (int g = 0; g < FS_LORA_N_TARGETS; g++) n += c->lora_rank > 0 && c->lora_targets >> g & 1;
+  return n;
+}
+
 /* elements of one layer's activations; selective recomputation shares att and lse instead */
-static int64_t layer_elems(const struct fs_model_dims *d, int B, int T, int with_att)
+static int64_t layer_elems(const struct fs_model *m, const struct fs_model_dims *d, int B, int T, int with_att)
 {
   const int64_t N = d->N, Nl = d->Nl, C = d->C;
   int64_t n = 2 * (N * C + 2 * Nl) + N * d->Ql + 2 * N * d->KVl + Nl * C + 3 * N * d->Fl;
+  n += n_lora_targets(&m->cfg) * N * m->cfg.lora_rank;
   if (with_att) n += N * d->Ql + (int64_t)B * d->NHl * T;
   return n;
 }
@@ -219,11 +232,12 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T)
     n_kept += !m->recomputed[l];
     any_full |= m->recomputed[l];
   }
-  int64_t shared = any_full ? layer_elems(&d, B, T, 1) : selective ? layer_elems(&d, B, T, 1) - layer_elems(&d, B, T, 0) : 0;
+  int64_t shared = any_full ? layer_elems(m, &d, B, T, 1) : selective ? layer_elems(m, &d, B, T, 1) - layer_elems(m, &d, B, T, 0) : 0;
   /* per slot: the residual stream, the kept layers, lnf, lnf_mean, lnf_rstd, losses; shared: recomputation
    * buffers, fwd_tmp, scratch */
-  int64_t per_slot = (L + 1) * Nl * C + n_kept * layer_elems(&d, B, T, !selective) + N * C + 2 * Nl + N;
-  int64_t total = S * per_slot + shared + N * C + Nl * C + scratch_elems(&d);
+  int64_t per_slot = (L + 1) * Nl * C + n_kept * layer_elems(m, &d, B, T, !selective) + N * C + 2 * Nl + N;
+  int64_t wide = C > d.Ql ? C : d.Ql, lora_tmp = c->lora_rank > 0 ? N * ((wide > Fl ? wide : Fl) + c->lora_rank) : 0;
+  int64_t total = S * per_slot + shared + N * C + Nl * C + scratch_elems(&d) + lora_tmp;
   FSMalloc(total * sizeof(float), &m->act_block);
   float *p = m->act_block;
 #define TAKE(ptr, n) ((ptr) = p, p += (n))
@@ -236,6 +250,8 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T)
     TAKE(r->x_mid, Nl * C);
     TAKE(r->ln2, N * C), TAKE(r->ln2_mean, Nl), TAKE(r->ln2_rstd, Nl);
     TAKE(r->gate, N * Fl), TAKE(r->up, N * Fl), TAKE(r->h, N * Fl);
+    for (int g = 0; g < FS_LORA_N_TARGETS; g++)
+      if (c->lora_rank > 0 && c->lora_targets >> g & 1) TAKE(r->lora[g], N * c->lora_rank);
   }
   for (int k = 0; k < S; k++) {
     struct fs_act_slot *sl = &m->slots[k];
@@ -253,11 +269,15 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T)
       TAKE(a->x_mid, Nl * C);
       TAKE(a->ln2, N * C), TAKE(a->ln2_mean, Nl), TAKE(a->ln2_rstd, Nl);
       TAKE(a->gate, N * Fl), TAKE(a->up, N * Fl), TAKE(a->h, N * Fl);
+      for (int g = 0; g < FS_LORA_N_TARGETS; g++)
+        if (c->lora_rank > 0 && c->lora_targets >> g & 1) TAKE(a->lora[g], N * c->lora_rank);
     }
     TAKE(sl->lnf, N * C), TAKE(sl->lnf_mean, Nl), TAKE(sl->lnf_rstd, Nl), TAKE(sl->losses, N);
   }
   TAKE(m->fwd_tmp, N * C + Nl * C);
   TAKE(m->scratch, scratch_elems(&d));
+  m->lora_tmp = NULL;
+  if (lora_tmp) TAKE(m->lora_tmp, lora_tmp);
 #undef TAKE
   FSCheck(p == m->act_block + total, PETSC_COMM_SELF, PETSC_ERR_PLIB, "activation layout mismatch");
   m->act_n_elem = total;
@@ -280,7 +300,7 @@ PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum)
   PetscFunctionBegin;
   for (int i = 0; i < m->table.n; i++) {
     const struct fs_param *p = &m->table.p[i];
-    if (p->pp_copy) continue; /* the first stage counts the tied embedding */
+    if (p->pp_copy || p->frozen) continue; /* the first stage counts the tied embedding */
     s[p->tp_split != FS_TP_REPLICATED] += m->ops->sum_squares(m->grads + p->offset, p->local_n_elem);
   }
   PetscCall(fs_allreduce_sum_double(m->tp_comm, &s[1], 1));
@@ -296,7 +316,7 @@ double fs_model_tp_sum_squares(const struct fs_model *m, const float *buf, int64
     const struct fs_param *p = &m->table.p[i];
     int64_t a = p->offset > first ? p->offset : first, b = p->offset + p->local_n_elem;
     if (b > first + n) b = first + n;
-    if (a >= b || (p->tp_split == FS_TP_REPLICATED && m->tp_rank) || p->pp_copy) continue;
+    if (a >= b || (p->tp_split == FS_TP_REPLICATED && m->tp_rank) || p->pp_copy || p->frozen) continue;
     s += m->ops->sum_squares(buf + a, b - a);
   }
   return s;

@@ -24,6 +24,7 @@ struct fs_layer_acts {
   float *x_mid;                     /* (Nl,C) residual after attention */
   float *ln2, *ln2_mean, *ln2_rstd; /* (N,C), (Nl), (Nl) */
   float *gate, *up, *h;             /* (N,Fl): gate only with SwiGLU; up is GELU's input otherwise */
+  float *lora[FS_LORA_N_TARGETS];   /* (N,r) (alpha/r) x A^T of each adapted layer; NULL for the others */
 };
 
 /* the activations of one micro-batch in flight (pipeline parallelism keeps several: see n_slots) */
@@ -59,6 +60,7 @@ struct fs_model {
   float *lnf, *lnf_mean, *lnf_rstd, *losses; /* (N,C) gathered, (Nl), (Nl), (N) */
   float *fwd_tmp; /* (N,C) partial outputs of row-parallel layers + (Nl,C) their reduced slice */
   float *scratch; /* backward buffers */
+  float *lora_tmp; /* (N, max(C, NHl*D, Fl) + r): LoRA's temporaries (NULL without adapters) */
   float *act_block;
   int64_t act_n_elem;
 };
@@ -91,12 +93,17 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T);
  * backward that use it are done, or be replaced.  NULL (the default) = one document per row.  Under tensor,
  * sequence and pipeline parallelism every rank of the micro-batch passes the same pos. */
 PetscErrorCode fs_model_set_positions(struct fs_model *m, const int32_t *pos, int B, int T);
-/* pointer to this rank's slice of a parameter / its gradient */
+/* pointer to this rank's slice of a parameter / its gradient (NULL for a frozen parameter: LoRA) */
 float *fs_model_param(struct fs_model *m, enum fs_param_role role, int layer);
 float *fs_model_grad(struct fs_model *m, enum fs_param_role role, int layer);
+/* LoRA: a new model (tensor parallelism 1, same backend) with the configuration of m without adapters and the
+ * weights W + (alpha/r) B A of every adapted layer (the base weights of the others); m must have tp = pp = 1 */
+PetscErrorCode fs_model_lora_merged(const struct fs_model *m, struct fs_model **merged);
+/* replaces *m by its merged model when it has adapters (inference, export); logs what it did */
+PetscErrorCode fs_model_lora_merge_in_place(struct fs_model **m);
 void fs_model_zero_grad(struct fs_model *m);
 /* sum of squares of the gradients of the whole model over tp_comm and pp_comm (split tensors summed over the tp
- * ranks, replicated ones and the tied embedding counted once): the global norm^2 before the data-parallel part.
+ * ranks, replicated ones and the tied embedding counted once; frozen tensors not at all): the global norm^2 before the data-parallel part.
  * Collective over tp_comm and pp_comm. */
 PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum);
 /* the local part of that sum for elements first .. first+n of a buffer in the parameter layout (a distributed

@@ -93,16 +93,26 @@ PetscErrorCode fs_model_config_finalize(struct fs_model_config *c, int tp)
           "bad vocabulary padding multiple %d x %d", c->make_vocab_size_divisible_by, tp);
   int mult = c->make_vocab_size_divisible_by * tp;
   c->padded_vocab_size = (c->vocab_size + mult - 1) / mult * mult;
+  FSCheck(c->lora_rank >= 0 && (!c->lora_rank || c->lora_targets), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+          "LoRA rank %d needs at least one target in -lora_target_modules", c->lora_rank);
+  FSCheck(!(c->lora_targets >> FS_LORA_GATE & 1) || c->swiglu, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+          "-lora_target_modules gate_proj: this model has no gate (GELU MLP)");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 void fs_model_config_describe(const struct fs_model_config *c, char *buf, size_t n)
 {
-  snprintf(buf, n,
+  char lora[192] = "", targets[128];
+  if (c->lora_rank > 0) {
+    fs_lora_targets_string(c->lora_targets, targets, sizeof targets);
+    snprintf(lora, sizeof lora, ", LoRA rank %d alpha %g on %s", c->lora_rank, (double)c->lora_alpha, targets);
+  }
+  int w = snprintf(buf, n,
            "%s: %d layers, hidden %d, heads %d (kv %d, dim %d), ffn %d (%s), vocab %d (padded %d), seq %d, %s, %s%s",
            c->normalization == FS_NORM_RMSNORM && c->swiglu ? "llama" : "gpt2-style", c->num_layers, c->hidden_size,
            c->num_attention_heads, c->num_query_groups, c->head_dim, c->ffn_hidden_size, c->swiglu ? "swiglu" : "gelu",
            c->vocab_size, c->padded_vocab_size, c->seq_length, c->normalization == FS_NORM_RMSNORM ? "rmsnorm" : "layernorm",
            c->position_embedding_type == FS_POS_ROPE ? "rope" : "learned positions",
            c->untie_embeddings_and_output_weights ? "" : ", tied embeddings");
+  if (w >= 0 && (size_t)w < n) snprintf(buf + w, n - (size_t)w, "%s", lora);
 }

@@ -13,6 +13,10 @@ enum fs_posemb { FS_POS_ROPE = 0, FS_POS_LEARNED = 1 };
  * backward (only the layer inputs are kept); selective = only the attention core runs again */
 enum fs_recompute { FS_RECOMPUTE_NONE = 0, FS_RECOMPUTE_FULL = 1, FS_RECOMPUTE_SELECTIVE = 2 };
 enum fs_recompute_method { FS_RECOMPUTE_UNIFORM = 0, FS_RECOMPUTE_BLOCK = 1 };
+/* the linear layers LoRA can adapt (Hugging Face module names q_proj .. down_proj); bit t of lora_targets */
+enum fs_lora_target {
+  FS_LORA_Q, FS_LORA_K, FS_LORA_V, FS_LORA_O, FS_LORA_GATE, FS_LORA_UP, FS_LORA_DOWN, FS_LORA_N_TARGETS
+};
 
 struct fs_model_config {
   int num_layers;
@@ -35,6 +39,11 @@ struct fs_model_config {
   float rotary_base;
   float init_method_std;
   float norm_init_weight;       /* initial value of norm weights (Aquila 34B: 0.3, 70B: 0.25) */
+  /* LoRA (doc/finetuning.md): lora_rank > 0 adds adapters A (r, in), B (out, r) to the targeted linear layers,
+   * y = x W^T + (lora_alpha / r) (x A^T) B^T, and freezes every other parameter; stored in checkpoints */
+  int lora_rank;                /* r; 0 = no adapters */
+  float lora_alpha;
+  int lora_targets;             /* bit mask of enum fs_lora_target */
   /* how the layer sequence runs (not stored in checkpoints; do not change the results) */
   int sequence_parallel;        /* norms and residual adds on 1/TP of the tokens (needs TP > 1) */
   enum fs_recompute recompute_granularity;
@@ -48,6 +57,14 @@ void fs_model_config_default(struct fs_model_config *cfg);
 PetscErrorCode fs_model_config_from_options(struct fs_model_config *cfg);
 /* reads -recompute_granularity, -recompute_method, -recompute_num_layers into cfg (fs_model_options.c) */
 PetscErrorCode fs_model_recompute_options(struct fs_model_config *cfg);
+/* reads -lora_rank, -lora_alpha, -lora_target_modules over the values in cfg (fs_model_options.c) */
+PetscErrorCode fs_model_lora_options(struct fs_model_config *cfg);
+/* "q_proj" .. "down_proj" */
+const char *fs_lora_target_name(enum fs_lora_target t);
+/* comma-separated target names of a mask ("q_proj,v_proj") into buf */
+void fs_lora_targets_string(int mask, char *buf, size_t n_bytes);
+/* mask of a comma-separated list of target names (a clear error for an unknown one) */
+PetscErrorCode fs_lora_targets_parse(const char *list, int *mask);
 /* checks consistency (clear errors) and computes head_dim and padded_vocab_size for tensor-parallel size tp */
 PetscErrorCode fs_model_config_finalize(struct fs_model_config *cfg, int tp);
 /* Megatron's FFN size rule: int(8h/3) (x multiplier when > 0), rounded up to a multiple of multiple_of */

@@ -24,6 +24,13 @@ PetscErrorCode fs_model_config_to_json(const struct fs_model_config *c, char **j
   json_object_set_new(o, "normalization", json_string(c->normalization == FS_NORM_RMSNORM ? "rmsnorm" : "layernorm"));
   json_object_set_new(o, "position_embedding_type",
                       json_string(c->position_embedding_type == FS_POS_ROPE ? "rope" : "learned_absolute"));
+  if (c->lora_rank > 0) { /* absent = no adapters (checkpoints written before LoRA existed read the same) */
+    char targets[128];
+    fs_lora_targets_string(c->lora_targets, targets, sizeof targets);
+    json_object_set_new(o, "lora_rank", json_integer(c->lora_rank));
+    json_object_set_new(o, "lora_alpha", json_real((double)c->lora_alpha));
+    json_object_set_new(o, "lora_target_modules", json_string(targets));
+  }
   *json = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
   json_decref(o);
   FSCheck(*json, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory");
@@ -55,6 +62,15 @@ PetscErrorCode fs_model_config_from_json(struct fs_model_config *c, const char *
   const char *pos = json_string_value(json_object_get(o, "position_embedding_type"));
   c->normalization = norm && !strcmp(norm, "layernorm") ? FS_NORM_LAYERNORM : FS_NORM_RMSNORM;
   c->position_embedding_type = pos && !strcmp(pos, "learned_absolute") ? FS_POS_LEARNED : FS_POS_ROPE;
+  v = json_object_get(o, "lora_rank");
+  if (json_is_integer(v) && json_integer_value(v) > 0) {
+    const char *targets = json_string_value(json_object_get(o, "lora_target_modules"));
+    c->lora_rank = (int)json_integer_value(v);
+    c->lora_alpha = (float)json_number_value(json_object_get(o, "lora_alpha"));
+    PetscErrorCode ierr = fs_lora_targets_parse(targets ? targets : "", &c->lora_targets);
+    if (ierr) json_decref(o);
+    PetscCall(ierr);
+  }
   json_decref(o);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

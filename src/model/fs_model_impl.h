@@ -28,4 +28,14 @@ PetscErrorCode fs_vocab_xent(const struct fs_model *m, float *losses, float *din
 PetscErrorCode fs_vocab_logits(const struct fs_model *m, float *logits, const float *inp, const float *weight,
                                int64_t N);
 
+/* LoRA (fs_model_lora.c), no-ops for a layer without an adapter on target g.  forward: ts (N,r) = s inp A^T
+ * (kept for backward), out (N,out) += ts B^T.  backward: dB, dA += (this rank's part), dinp (N,in) += the adapter's
+ * input gradient.  Both use m->lora_tmp. */
+void fs_lora_forward(struct fs_model *m, int l, enum fs_lora_target g, float *out, const float *inp, float *ts,
+                     int64_t N);
+void fs_lora_backward(struct fs_model *m, int l, enum fs_lora_target g, float *dinp, const float *dout,
+                      const float *inp, const float *ts, int64_t N);
+/* 1 when this rank's gradient of p is a partial sum over tp_comm (adapters replicated over tensor parallelism) */
+int fs_lora_partial_grad(const struct fs_model *m, const struct fs_param *p);
+
 #endif

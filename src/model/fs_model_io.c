@@ -111,9 +111,17 @@ PetscErrorCode fs_model_read(struct fs_ckpt_reader *r, struct fs_model *m, const
           "hidden %d, heads %d/%d, ffn %d, vocab %d (and norm/position/MLP/bias/tying must match too)",
           path, k.num_layers, k.hidden_size, k.num_attention_heads, k.num_query_groups, k.ffn_hidden_size, k.vocab_size,
           c->num_layers, c->hidden_size, c->num_attention_heads, c->num_query_groups, c->ffn_hidden_size, c->vocab_size);
+  /* LoRA: a checkpoint without adapters is a base model (its adapters keep their initialization); one with
+   * adapters must have the model's */
+  FSCheck(!k.lora_rank || (SAME(lora_rank) && SAME(lora_targets)), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+          "%s holds LoRA adapters of rank %d on other layers or of another rank than this model's (rank %d): drop "
+          "the -lora_* options (the checkpoint's apply), or merge the adapters first (flagscale-convert)", path,
+          k.lora_rank, c->lora_rank);
 #undef SAME
+  if (c->lora_rank > 0 && !k.lora_rank) fs_log_info("%s has no LoRA adapters: they start from their initialization", path);
   for (int i = 0; i < m->table.n; i++) {
     const struct fs_param *p = &m->table.p[i];
+    if (p->lora && !k.lora_rank) continue;
     snprintf(name, sizeof name, "/model/%s", p->name);
     PetscCall(fs_model_read_tensor(r, m, p, name, m->params + p->offset));
   }

@@ -56,14 +56,17 @@ static PetscErrorCode reduce_rows(const struct fs_model *m, float *slice, float 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* row-parallel linear: out (Nl,C) = sum over ranks of inp (N,K) @ W^T, + bias once.  Uses m->fwd_tmp. */
+/* row-parallel linear: out (Nl,C) = sum over ranks of inp (N,K) @ W^T (+ LoRA target g's share), + bias once.
+ * Uses m->fwd_tmp. */
 static PetscErrorCode row_parallel_forward(struct fs_model *m, float **out, const float *inp, const float *w,
-                                           const float *b, int K, const struct fs_model_dims *d)
+                                           const float *b, int K, const struct fs_model_dims *d, int l,
+                                           enum fs_lora_target g, float *lora_ts)
 {
   float *part = m->fwd_tmp, *slice = m->sp ? m->fwd_tmp + d->N * d->C : part;
 
   PetscFunctionBegin;
   m->ops->matmul_forward(part, inp, w, m->tp == 1 ? b : NULL, d->N, K, (int)d->C);
+  fs_lora_forward(m, l, g, part, inp, lora_ts, d->N); /* this rank's share, summed with the partial outputs */
   if (m->tp > 1) {
     PetscCall(reduce_rows(m, slice, part, d));
     if (b)
@@ -90,21 +93,28 @@ static PetscErrorCode layer_forward(struct fs_model *m, int l, struct fs_layer_a
   o->matmul_forward(a->q, a->ln1, P(FS_P_Q_W, l), P(FS_P_Q_B, l), N, C, d->Ql);
   o->matmul_forward(a->k, a->ln1, P(FS_P_K_W, l), P(FS_P_K_B, l), N, C, d->KVl);
   o->matmul_forward(a->v, a->ln1, P(FS_P_V_W, l), P(FS_P_V_B, l), N, C, d->KVl);
+  fs_lora_forward(m, l, FS_LORA_Q, a->q, a->ln1, a->lora[FS_LORA_Q], N);
+  fs_lora_forward(m, l, FS_LORA_K, a->k, a->ln1, a->lora[FS_LORA_K], N);
+  fs_lora_forward(m, l, FS_LORA_V, a->v, a->ln1, a->lora[FS_LORA_V], N);
   if (c->position_embedding_type == FS_POS_ROPE) {
     o->rope_forward(a->q, B, T, d->NHl, d->D, c->rotary_base, 0, m->pos);
     o->rope_forward(a->k, B, T, d->NKVl, d->D, c->rotary_base, 0, m->pos);
   }
   o->attention_forward(a->att, a->lse, a->q, a->k, a->v, B, T, d->NHl, d->NKVl, d->D, m->pos);
-  PetscCall(row_parallel_forward(m, &y, a->att, P(FS_P_O_W, l), P(FS_P_O_B, l), d->Ql, d));
+  PetscCall(row_parallel_forward(m, &y, a->att, P(FS_P_O_W, l), P(FS_P_O_B, l), d->Ql, d, l, FS_LORA_O,
+                                 a->lora[FS_LORA_O]));
   o->add(a->x_mid, x, y, Nl * C);
   norm_forward(m, mine(m, a->ln2, d), a->ln2_mean, a->ln2_rstd, a->x_mid, P(FS_P_LN2_W, l), P(FS_P_LN2_B, l), Nl);
   PetscCall(gather_rows(m, a->ln2, d));
   o->matmul_forward(a->up, a->ln2, P(FS_P_UP_W, l), P(FS_P_UP_B, l), N, C, Fl);
+  fs_lora_forward(m, l, FS_LORA_UP, a->up, a->ln2, a->lora[FS_LORA_UP], N);
   if (c->swiglu) {
     o->matmul_forward(a->gate, a->ln2, P(FS_P_GATE_W, l), NULL, N, C, Fl);
+    fs_lora_forward(m, l, FS_LORA_GATE, a->gate, a->ln2, a->lora[FS_LORA_GATE], N);
     o->swiglu_forward(a->h, a->gate, a->up, N * Fl);
   } else o->gelu_forward(a->h, a->up, N * Fl);
-  PetscCall(row_parallel_forward(m, &y, a->h, P(FS_P_DOWN_W, l), P(FS_P_DOWN_B, l), Fl, d));
+  PetscCall(row_parallel_forward(m, &y, a->h, P(FS_P_DOWN_W, l), P(FS_P_DOWN_B, l), Fl, d, l, FS_LORA_DOWN,
+                                 a->lora[FS_LORA_DOWN]));
   o->add(x_out, a->x_mid, y, Nl * C);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -254,15 +264,22 @@ PetscErrorCode fs_model_forward_loss(struct fs_model *m, const int32_t *tokens, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Under sequence parallelism each rank's norm-weight gradients cover only its tokens: they are summed over
- * tp_comm after backward.  Only this micro-batch's part is summed (the accumulated part is set aside). */
+/* Gradients that are partial sums over tp_comm: under sequence parallelism each rank's norm-weight gradients cover
+ * only its tokens; LoRA adapters replicated over tensor parallelism get each rank's share (fs_model_lora.c).  They
+ * are summed over tp_comm after backward.  Only this micro-batch's part is summed (the accumulated part is set
+ * aside). */
 static int norm_role(enum fs_param_role r)
 {
   return r == FS_P_LN1_W || r == FS_P_LN1_B || r == FS_P_LN2_W || r == FS_P_LN2_B || r == FS_P_FINAL_NORM_W ||
          r == FS_P_FINAL_NORM_B;
 }
 
-static PetscErrorCode sp_norm_grads(struct fs_model *m, float **saved, int begin)
+static int partial_grad(const struct fs_model *m, const struct fs_param *p)
+{
+  return (m->sp && norm_role(p->role) && !p->frozen) || fs_lora_partial_grad(m, p);
+}
+
+static PetscErrorCode tp_partial_grads(struct fs_model *m, float **saved, int begin)
 {
   const struct fs_param_table *t = &m->table;
   int64_t k = 0;
@@ -270,12 +287,12 @@ static PetscErrorCode sp_norm_grads(struct fs_model *m, float **saved, int begin
   PetscFunctionBegin;
   if (begin) {
     int64_t n = 0;
-    for (int i = 0; i < t->n; i++) n += norm_role(t->p[i].role) ? t->p[i].local_n_elem : 0;
-    FSMalloc(n * sizeof(float), saved);
+    for (int i = 0; i < t->n; i++) n += partial_grad(m, &t->p[i]) ? t->p[i].local_n_elem : 0;
+    FSMalloc((n > 0 ? n : 1) * sizeof(float), saved);
   }
   for (int i = 0; i < t->n; i++) {
     const struct fs_param *p = &t->p[i];
-    if (!norm_role(p->role)) continue;
+    if (!partial_grad(m, p)) continue;
     float *g = m->grads + p->offset, *s = *saved + k;
     if (begin) {
       memcpy(s, g, p->local_n_elem * sizeof(float));
@@ -311,12 +328,15 @@ static PetscErrorCode backward_layers(struct fs_model *m, const struct fs_model_
     if (m->sp) memcpy(mine(m, dfull, d), dx, Nl * C * sizeof(float));
     PetscCall(gather_rows(m, dfull, d));
     o->matmul_backward(dh, G(FS_P_DOWN_W, l), G(FS_P_DOWN_B, l), dfull, a->h, P(FS_P_DOWN_W, l), N, Fl, C);
+    fs_lora_backward(m, l, FS_LORA_DOWN, dh, dfull, a->h, a->lora[FS_LORA_DOWN], N);
     if (c->swiglu) o->swiglu_backward(dgate, dup, dh, a->gate, a->up, N * Fl);
     else o->gelu_backward(dup, dh, a->up, N * Fl);
     o->matmul_backward(dln, G(FS_P_UP_W, l), G(FS_P_UP_B, l), dup, a->ln2, P(FS_P_UP_W, l), N, C, Fl);
+    fs_lora_backward(m, l, FS_LORA_UP, dln, dup, a->ln2, a->lora[FS_LORA_UP], N);
     if (c->swiglu) {
       o->matmul_backward(dtmp, G(FS_P_GATE_W, l), NULL, dgate, a->ln2, P(FS_P_GATE_W, l), N, C, Fl);
       o->add(dln, dln, dtmp, N * C);
+      fs_lora_backward(m, l, FS_LORA_GATE, dln, dgate, a->ln2, a->lora[FS_LORA_GATE], N);
     }
     PetscCall(reduce_rows(m, dln_s, dln, d)); /* the input gradient of column-parallel layers */
     norm_backward(m, dtmp, G(FS_P_LN2_W, l), G(FS_P_LN2_B, l), dln_s, a->x_mid, P(FS_P_LN2_W, l), a->ln2_mean,
@@ -328,6 +348,7 @@ static PetscErrorCode backward_layers(struct fs_model *m, const struct fs_model_
     if (c->recompute_granularity == FS_RECOMPUTE_SELECTIVE) /* the attention core again: out and lse */
       o->attention_forward(a->att, a->lse, a->q, a->k, a->v, B, T, d->NHl, d->NKVl, d->D, m->pos);
     o->matmul_backward(datt, G(FS_P_O_W, l), G(FS_P_O_B, l), dfull, a->att, P(FS_P_O_W, l), N, Ql, C);
+    fs_lora_backward(m, l, FS_LORA_O, datt, dfull, a->att, a->lora[FS_LORA_O], N);
     o->attention_backward(dq, dk, dv, datt, a->q, a->k, a->v, a->att, a->lse, B, T, d->NHl, d->NKVl, d->D, m->pos);
     if (rope) {
       o->rope_backward(dq, B, T, d->NHl, d->D, c->rotary_base, 0, m->pos);
@@ -338,6 +359,9 @@ static PetscErrorCode backward_layers(struct fs_model *m, const struct fs_model_
     o->add(dln, dln, dtmp, N * C);
     o->matmul_backward(dtmp, G(FS_P_V_W, l), G(FS_P_V_B, l), dv, a->ln1, P(FS_P_V_W, l), N, C, KVl);
     o->add(dln, dln, dtmp, N * C);
+    fs_lora_backward(m, l, FS_LORA_Q, dln, dq, a->ln1, a->lora[FS_LORA_Q], N);
+    fs_lora_backward(m, l, FS_LORA_K, dln, dk, a->ln1, a->lora[FS_LORA_K], N);
+    fs_lora_backward(m, l, FS_LORA_V, dln, dv, a->ln1, a->lora[FS_LORA_V], N);
     PetscCall(reduce_rows(m, dln_s, dln, d));
     norm_backward(m, dtmp, G(FS_P_LN1_W, l), G(FS_P_LN1_B, l), dln_s, x, P(FS_P_LN1_W, l), a->ln1_mean,
                   a->ln1_rstd, Nl);
@@ -368,7 +392,8 @@ static PetscErrorCode stage_backward(struct fs_model *m, const int32_t *tokens, 
   float *dk = datt + N * d.Ql, *dv = dk + N * d.KVl, *dgate = dv + N * d.KVl, *dup = dgate + N * d.Fl;
   float *dh = dup + N * d.Fl;
   if (!m->sp) dln_s = dln, dfull = dx; /* all tokens are here: no gather, and the reduction is in place */
-  if (m->sp) PetscCall(sp_norm_grads(m, &saved, 1));
+  const int partial = m->sp || (m->tp > 1 && c->lora_rank > 0);
+  if (partial) PetscCall(tp_partial_grads(m, &saved, 1));
   if (last_stage(m)) {
     float *rw_own;
     PetscCall(make_row_weight(targets, row_weight, N, &rw_own, n_tokens));
@@ -386,11 +411,12 @@ static PetscErrorCode stage_backward(struct fs_model *m, const int32_t *tokens, 
   if (first_stage(m)) {
     if (m->sp) memcpy(mine(m, dfull, &d), dx, Nl * C * sizeof(float));
     PetscCall(gather_rows(m, dfull, &d));
-    if (!rope) o->position_backward(G(FS_P_POS_EMBED, -1), dfull, B, T, (int)C, m->pos);
-    if (m->tp == 1) o->embedding_backward(G(FS_P_EMBED, -1), dx, tokens, N, (int)C);
+    if (!rope && G(FS_P_POS_EMBED, -1)) o->position_backward(G(FS_P_POS_EMBED, -1), dfull, B, T, (int)C, m->pos);
+    if (!G(FS_P_EMBED, -1)) { /* frozen (LoRA): nothing to do */
+    } else if (m->tp == 1) o->embedding_backward(G(FS_P_EMBED, -1), dx, tokens, N, (int)C);
     else fs_vocab_embedding_backward(m, G(FS_P_EMBED, -1), dfull, tokens, N);
   }
-  if (m->sp) PetscCall(sp_norm_grads(m, &saved, 0));
+  if (partial) PetscCall(tp_partial_grads(m, &saved, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

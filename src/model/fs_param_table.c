@@ -34,6 +34,17 @@ static const struct layer_spec k_layer[] = {
   {FS_P_DOWN_B, "mlp.down_proj.bias", SK_C, FS_TP_REPLICATED, FS_INIT_ZERO, 1},
 };
 
+/* the linear layer each LoRA target adapts (enum fs_lora_target order) */
+static const struct {
+  const char *module;
+  enum shape_kind shape;
+  enum fs_tp_split split;
+} k_lora[FS_LORA_N_TARGETS] = {
+  {"self_attn.q_proj", SK_Q, FS_TP_COLUMN}, {"self_attn.k_proj", SK_KV, FS_TP_COLUMN},
+  {"self_attn.v_proj", SK_KV, FS_TP_COLUMN}, {"self_attn.o_proj", SK_O, FS_TP_ROW},
+  {"mlp.gate_proj", SK_FC, FS_TP_COLUMN}, {"mlp.up_proj", SK_FC, FS_TP_COLUMN}, {"mlp.down_proj", SK_DOWN, FS_TP_ROW},
+};
+
 static int wanted(const struct fs_model_config *c, int when)
 {
   switch (when) {
@@ -105,6 +116,40 @@ static PetscErrorCode add(struct fs_param_table *t, int cap, const char *name, e
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* the adapters of every layer after all base tensors, which become frozen.  A column-parallel layer's W (out, in)
+ * is split by rows: its A (r, in) is replicated and its B (out, r) split by rows the same way; a row-parallel
+ * layer's W is split by columns: its A split by columns the same way and its B replicated. */
+static PetscErrorCode add_lora(struct fs_param_table *t, int cap, const struct fs_model_config *c, int tp, int tp_rank,
+                               int tied)
+{
+  int64_t s[2], as[2], bs[2];
+  int ndim;
+  char name[96];
+
+  PetscFunctionBegin;
+  for (int i = 0; i < t->n; i++) t->p[i].frozen = 1;
+  t->trainable_offset = t->n_local;
+  const int first = t->n;
+  for (int l = 0; l < c->num_layers; l++) {
+    for (int g = 0; g < FS_LORA_N_TARGETS; g++) {
+      if (!(c->lora_targets >> g & 1)) continue;
+      const int column = k_lora[g].split == FS_TP_COLUMN;
+      shape_of(c, k_lora[g].shape, s, &ndim);
+      as[0] = c->lora_rank, as[1] = s[1], bs[0] = s[0], bs[1] = c->lora_rank;
+      snprintf(name, sizeof name, "model.layers.%d.%s.lora_A.weight", l, k_lora[g].module);
+      PetscCall(add(t, cap, name, FS_P_LORA_A(g), l, 2, as, column ? FS_TP_REPLICATED : FS_TP_ROW, FS_INIT_LORA_A, tp,
+                    tp_rank, tied));
+      t->p[t->n - 1].lora = 1;
+      snprintf(name, sizeof name, "model.layers.%d.%s.lora_B.weight", l, k_lora[g].module);
+      PetscCall(add(t, cap, name, FS_P_LORA_B(g), l, 2, bs, column ? FS_TP_COLUMN : FS_TP_REPLICATED, FS_INIT_ZERO, tp,
+                    tp_rank, tied));
+      t->p[t->n - 1].lora = 1;
+    }
+    if (l == 0) t->n_lora_per_layer = t->n - first;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode fs_param_table_create(const struct fs_model_config *c, int tp, int tp_rank, struct fs_param_table *t)
 {
   return fs_param_table_create_pp(c, tp, tp_rank, 1, 0, t);
@@ -114,7 +159,7 @@ PetscErrorCode fs_param_table_create_pp(const struct fs_model_config *c, int tp,
                                         struct fs_param_table *t)
 {
   const int n_layer_specs = (int)(sizeof k_layer / sizeof k_layer[0]);
-  const int cap = 6 + c->num_layers * n_layer_specs;
+  const int cap = 6 + c->num_layers * (n_layer_specs + 2 * FS_LORA_N_TARGETS);
   int64_t s[2];
   int ndim;
   char name[96];
@@ -164,6 +209,7 @@ PetscErrorCode fs_param_table_create_pp(const struct fs_model_config *c, int tp,
     s[0] = c->padded_vocab_size, s[1] = c->hidden_size;
     PetscCall(add(t, cap, "lm_head.weight", FS_P_LM_HEAD, -1, 2, s, FS_TP_VOCAB, FS_INIT_NORMAL, tp, tp_rank, tied));
   }
+  if (c->lora_rank > 0) PetscCall(add_lora(t, cap, c, tp, tp_rank, tied));
   for (int r = 0; r < FS_P_ROLE_COUNT; r++) t->by_role_layer0[r] = -1;
   for (int i = 0; i < t->n; i++)
     if (t->p[i].layer <= 0 && t->by_role_layer0[t->p[i].role] < 0) t->by_role_layer0[t->p[i].role] = i;
@@ -182,7 +228,7 @@ const struct fs_param *fs_param_find(const struct fs_param_table *t, enum fs_par
   if (i < 0) return NULL;
   if (t->p[i].layer < 0) return layer < 0 ? &t->p[i] : NULL;
   if (layer < 0) return NULL;
-  i += layer * t->n_per_layer;
+  i += layer * (role >= FS_P_LORA_A_Q ? t->n_lora_per_layer : t->n_per_layer);
   return i < t->n && t->p[i].role == role && t->p[i].layer == layer ? &t->p[i] : NULL;
 }
 

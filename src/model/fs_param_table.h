@@ -15,8 +15,13 @@ enum fs_param_role {
   FS_P_EMBED, FS_P_POS_EMBED, FS_P_FINAL_NORM_W, FS_P_FINAL_NORM_B, FS_P_LM_HEAD,
   FS_P_LN1_W, FS_P_LN1_B, FS_P_Q_W, FS_P_Q_B, FS_P_K_W, FS_P_K_B, FS_P_V_W, FS_P_V_B, FS_P_O_W, FS_P_O_B,
   FS_P_LN2_W, FS_P_LN2_B, FS_P_GATE_W, FS_P_UP_W, FS_P_UP_B, FS_P_DOWN_W, FS_P_DOWN_B,
+  /* LoRA adapters, in the order of enum fs_lora_target: A (r, in) then B (out, r) */
+  FS_P_LORA_A_Q, FS_P_LORA_A_K, FS_P_LORA_A_V, FS_P_LORA_A_O, FS_P_LORA_A_GATE, FS_P_LORA_A_UP, FS_P_LORA_A_DOWN,
+  FS_P_LORA_B_Q, FS_P_LORA_B_K, FS_P_LORA_B_V, FS_P_LORA_B_O, FS_P_LORA_B_GATE, FS_P_LORA_B_UP, FS_P_LORA_B_DOWN,
   FS_P_ROLE_COUNT
 };
+#define FS_P_LORA_A(target) ((enum fs_param_role)(FS_P_LORA_A_Q + (int)(target)))
+#define FS_P_LORA_B(target) ((enum fs_param_role)(FS_P_LORA_B_Q + (int)(target)))
 
 /* tensor-parallel split: which dimension of the global shape is divided among TP ranks */
 enum fs_tp_split {
@@ -26,7 +31,8 @@ enum fs_tp_split {
   FS_TP_VOCAB           /* dim 0 over the padded vocabulary: embedding, output layer */
 };
 
-enum fs_init_kind { FS_INIT_NORMAL, FS_INIT_SCALED_NORMAL, FS_INIT_NORM_WEIGHT, FS_INIT_ZERO };
+/* FS_INIT_LORA_A: PEFT's kaiming_uniform(a = sqrt(5)), i.e. uniform in +-1/sqrt(fan_in), fan_in = global columns */
+enum fs_init_kind { FS_INIT_NORMAL, FS_INIT_SCALED_NORMAL, FS_INIT_NORM_WEIGHT, FS_INIT_ZERO, FS_INIT_LORA_A };
 
 struct fs_param {
   char name[96];           /* canonical name, e.g. model.layers.3.self_attn.q_proj.weight */
@@ -45,6 +51,9 @@ struct fs_param {
    * pp_copy = 1 for the tied embedding on the last stage, a copy of the first stage's (the output layer): it is not
    * written to checkpoints, counts once in the gradient norm, and its gradient is summed with the first stage's */
   int held, pp_copy;
+  /* LoRA: frozen = 1 for every base tensor when the model has adapters (no gradient, no optimizer state, not in
+   * the gradient norm); lora = 1 for the adapters */
+  int frozen, lora;
 };
 
 struct fs_param_table {
@@ -54,6 +63,10 @@ struct fs_param_table {
   int64_t n_global;        /* elements of the whole model (padded vocabulary) */
   int by_role_layer0[FS_P_ROLE_COUNT]; /* index of the entry of each role in layer 0 (or global), -1 if absent */
   int n_per_layer;         /* entries per layer (layers are laid out one after another) */
+  /* LoRA: the adapters follow all base tensors (layer by layer, n_lora_per_layer entries each), so the trainable
+   * parameters are the contiguous flat range [trainable_offset, n_local); trainable_offset = 0 without LoRA */
+  int n_lora_per_layer;
+  int64_t trainable_offset;
   int tp, tp_rank;         /* tensor-parallel size and this rank's position */
   int pp, pp_rank;         /* pipeline stages and this rank's stage */
   int layer_begin, layer_end; /* this stage's layers [layer_begin, layer_end) = stage * L/pp .. */

@@ -1,7 +1,7 @@
 # src/model: configuration, parameter table, the decoder's layer sequence (tensor/sequence parallel)
 libflagscale_a_SOURCES += src/model/fs_model_config.c src/model/fs_model_config_json.c src/model/fs_model_options.c \
 	src/model/fs_param_table.c src/model/fs_model.c src/model/fs_model_layers.c src/model/fs_model_vocab.c \
-	src/model/fs_model_impl.h src/model/fs_model_io.c
+	src/model/fs_model_impl.h src/model/fs_model_io.c src/model/fs_model_lora.c
 pkginclude_HEADERS += src/model/fs_model_config.h src/model/fs_param_table.h src/model/fs_model.h src/model/fs_model_io.h
 # parity with PyTorch (both structures, both CPU backends)
 check_PROGRAMS += tests/ref/model_tool

@@ -6,7 +6,8 @@
  * Activations are (N, C) with N = B*T rows (token-major); attention tensors are (B, T, H, D).
  * Linear weights have PyTorch's / Hugging Face's (out, in) shape, so checkpoints map by name only.
  * Accumulation rule: parameter gradients use += (zeroed by the caller once per step); activation gradients
- * are written with = .  Buffers passed as outputs must not alias inputs unless an op says so. */
+ * are written with = .  A parameter gradient output (dweight, dbias, dwte ...) may be NULL where the parameter
+ * is frozen (LoRA): it is then not computed; embedding_backward/position_backward are simply not called.  Buffers passed as outputs must not alias inputs unless an op says so. */
 #ifndef FS_OPS_H
 #define FS_OPS_H
 
@@ -18,8 +19,8 @@ struct fs_ops {
   /* out (N,OC) = inp (N,C) @ weight (OC,C)^T + bias (OC) [bias may be NULL] */
   void (*matmul_forward)(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
                          int OC);
-  /* dinp (N,C) = dout @ weight (written; may be NULL = not needed); dweight (OC,C) += dout^T @ inp;
-   * dbias (OC) += sum over rows of dout (NULL when there is no bias) */
+  /* dinp (N,C) = dout @ weight (written; may be NULL = not needed); dweight (OC,C) += dout^T @ inp (NULL: frozen);
+   * dbias (OC) += sum over rows of dout (NULL when there is no bias or it is frozen) */
   void (*matmul_backward)(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                           const float *weight, int64_t N, int C, int OC);
 

@@ -6,6 +6,11 @@
 
 PetscErrorCode fs_dist_opt_create(MPI_Comm comm, int64_t n, struct fs_dist_opt **out)
 {
+  return fs_dist_opt_create_range(comm, 0, n, out);
+}
+
+PetscErrorCode fs_dist_opt_create_range(MPI_Comm comm, int64_t first, int64_t n, struct fs_dist_opt **out)
+{
   struct fs_dist_opt *d;
 
   PetscFunctionBegin;
@@ -13,7 +18,7 @@ PetscErrorCode fs_dist_opt_create(MPI_Comm comm, int64_t n, struct fs_dist_opt *
           "the distributed optimizer needs fewer than 2^31 parameters per rank (got %lld): use tensor parallelism",
           (long long)n);
   FSCalloc(sizeof *d, &d);
-  d->comm = comm, d->n = n;
+  d->comm = comm, d->first = first, d->n = n;
   PetscCallMPI(MPI_Comm_rank(comm, &d->rank));
   PetscCallMPI(MPI_Comm_size(comm, &d->size));
   FSMalloc(d->size * sizeof(int), &d->counts);
@@ -23,7 +28,7 @@ PetscErrorCode fs_dist_opt_create(MPI_Comm comm, int64_t n, struct fs_dist_opt *
     int64_t a = r * S < n ? r * S : n, b = (r + 1) * S < n ? (r + 1) * S : n;
     d->displs[r] = (int)a, d->counts[r] = (int)(b - a);
   }
-  d->lo = d->displs[d->rank], d->hi = d->lo + d->counts[d->rank];
+  d->lo = first + d->displs[d->rank], d->hi = d->lo + d->counts[d->rank];
   *out = d;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -43,8 +48,8 @@ PetscErrorCode fs_dist_opt_reduce_scatter(const struct fs_dist_opt *d, float *gr
 {
   PetscFunctionBegin;
   /* in place: the input is the whole buffer, the result lands at its start; move it to the shard's place */
-  PetscCallMPI(MPI_Reduce_scatter(MPI_IN_PLACE, grads, d->counts, MPI_FLOAT, MPI_SUM, d->comm));
-  if (d->lo > 0) memmove(grads + d->lo, grads, (size_t)(d->hi - d->lo) * sizeof(float));
+  PetscCallMPI(MPI_Reduce_scatter(MPI_IN_PLACE, grads + d->first, d->counts, MPI_FLOAT, MPI_SUM, d->comm));
+  if (d->lo > d->first) memmove(grads + d->lo, grads + d->first, (size_t)(d->hi - d->lo) * sizeof(float));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -63,7 +68,8 @@ PetscErrorCode fs_dist_opt_grad_norm(const struct fs_dist_opt *d, const struct f
 PetscErrorCode fs_dist_opt_allgather(const struct fs_dist_opt *d, float *params)
 {
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, params, d->counts, d->displs, MPI_FLOAT, d->comm));
+  PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, params + d->first, d->counts, d->displs, MPI_FLOAT,
+                              d->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -77,8 +83,9 @@ PetscErrorCode fs_dist_opt_gather_range(const struct fs_dist_opt *d, const float
   FSMalloc(d->size * sizeof(int), &dsp);
   /* rank r contributes the intersection of [off, off + len) with its shard, at its place in out */
   for (int r = 0; r < d->size; r++) {
-    int64_t a = d->displs[r] > off ? d->displs[r] : off;
-    int64_t b = d->displs[r] + d->counts[r] < off + len ? d->displs[r] + d->counts[r] : off + len;
+    const int64_t s0 = d->first + d->displs[r];
+    int64_t a = s0 > off ? s0 : off;
+    int64_t b = s0 + d->counts[r] < off + len ? s0 + d->counts[r] : off + len;
     cnt[r] = b > a ? (int)(b - a) : 0;
     dsp[r] = b > a ? (int)(a - off) : 0;
   }

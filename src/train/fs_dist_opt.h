@@ -20,22 +20,25 @@
 struct fs_dist_opt {
   MPI_Comm comm;        /* data-parallel communicator (borrowed) */
   int rank, size;
-  int64_t n;            /* elements of the flat buffers */
-  int64_t lo, hi;       /* this rank's shard [lo, hi) */
-  int *counts, *displs; /* (size) every rank's shard: length and start (n < 2^31, checked) */
+  int64_t first, n;     /* the sharded range [first, first + n) of the flat buffers (LoRA: the adapters only) */
+  int64_t lo, hi;       /* this rank's shard [lo, hi) (flat offsets) */
+  int *counts, *displs; /* (size) every rank's shard: length and start relative to first (n < 2^31, checked) */
 };
 
 /* the shards of a flat buffer of n elements over comm */
 PetscErrorCode fs_dist_opt_create(MPI_Comm comm, int64_t n, struct fs_dist_opt **d);
+/* the shards of the range [first, first + n) of the flat buffers: the parts outside it are neither reduced nor
+ * gathered (frozen parameters) */
+PetscErrorCode fs_dist_opt_create_range(MPI_Comm comm, int64_t first, int64_t n, struct fs_dist_opt **d);
 PetscErrorCode fs_dist_opt_destroy(struct fs_dist_opt **d);
-/* grads (n): afterwards grads[lo, hi) holds the sum over the ranks of that shard; the rest is undefined */
+/* grads (the flat buffer): afterwards grads[lo, hi) holds the sum over the ranks of that shard; the rest is undefined */
 PetscErrorCode fs_dist_opt_reduce_scatter(const struct fs_dist_opt *d, float *grads);
 /* the global L2 norm of the reduce-scattered gradients: sqrt(sum over the data-parallel shards and the tensor-
  * parallel ranks and pipeline stages of the own shard's sum of squares; tensors replicated over TP and the tied
  * embedding count once).  Collective over the data-parallel and the model's tensor- and pipeline-parallel
  * communicators. */
 PetscErrorCode fs_dist_opt_grad_norm(const struct fs_dist_opt *d, const struct fs_model *m, double *norm);
-/* params (n): every rank's shard to every rank (in place) */
+/* params (the flat buffer): every rank's shard to every rank (in place) */
 PetscErrorCode fs_dist_opt_allgather(const struct fs_dist_opt *d, float *params);
 /* the elements [off, off + len) of a sharded array (shard = this rank's part, indexed from lo) gathered into
  * out (len) on every rank (collective; checkpoints use it per tensor) */

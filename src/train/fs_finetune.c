@@ -75,6 +75,11 @@ static PetscErrorCode check_agrees(MPI_Comm comm, const struct fs_model_config *
   AGREE(add_bias_linear, "-add_bias_linear");
   AGREE(untie_embeddings_and_output_weights, "-untie_embeddings_and_output_weights");
   if (k->position_embedding_type == FS_POS_LEARNED) AGREE(max_position_embeddings, "-max_position_embeddings");
+  if (k->lora_rank > 0) { /* resuming LoRA: the adapters are the checkpoint's */
+    AGREE(lora_rank, "-lora_rank");
+    AGREE(lora_alpha, "-lora_alpha");
+    AGREE(lora_targets, "-lora_target_modules (as a bit mask)");
+  }
 #undef AGREE
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -185,6 +190,7 @@ PetscErrorCode fs_finetune_run(MPI_Comm comm, const char *app, const char *summa
   if (has_load && load[0] && !fs_opt_help_requested()) PetscCall(read_checkpoint_config(comm, load, &ck));
   cfg = ck;
   PetscCall(fs_model_config_from_options(&cfg));
+  PetscCall(fs_model_lora_options(&cfg));
   PetscCall(fs_tokenizer_options(&topts));
   PetscCall(data_options(&fo));
   PetscCall(fs_train_args_from_options(&targs));

@@ -41,6 +41,7 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   fs_model_config_default(&cfg);
   cfg.num_layers = 0, cfg.hidden_size = 0, cfg.num_attention_heads = 0; /* must be given */
   PetscCall(fs_model_config_from_options(&cfg));
+  PetscCall(fs_model_lora_options(&cfg));
   PetscCall(fs_tokenizer_options(&topts));
   fs_opt_section("Data");
   PetscCall(fs_opt_string("-data_path", NULL, "dataset prefix, or \"W1 PREFIX1 W2 PREFIX2 ...\" to blend (Megatron .bin/.idx)",

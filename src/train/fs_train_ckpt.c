@@ -18,7 +18,7 @@ static PetscErrorCode state_of(struct fs_trainer *t, const struct fs_param *p, c
   if (t->dist) {
     PetscCall(fs_dist_opt_gather_range(t->dist, state, p->offset, p->local_n_elem, tmp));
     *out = tmp;
-  } else *out = state + p->offset;
+  } else *out = state + (p->offset - t->opt->lo);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -44,6 +44,7 @@ static PetscErrorCode write_optimizer(struct fs_ckpt_writer *w, struct fs_traine
     const struct fs_param *p = &m->table.p[i];
     const float *states[2] = {t->opt->exp_avg, t->opt->exp_avg_sq};
     const char *what[2] = {"exp_avg", "exp_avg_sq"};
+    if (p->frozen) continue; /* LoRA: no optimizer state */
     for (int k = 0; k < 2 && !ierr; k++) {
       snprintf(name, sizeof name, "/optimizer/%s/%s", p->name, what[k]);
       ierr = state_of(t, p, states[k], tmp, &data);
@@ -73,10 +74,11 @@ static PetscErrorCode read_optimizer(struct fs_ckpt_reader *r, struct fs_trainer
     const char *what[2] = {"exp_avg", "exp_avg_sq"};
     int64_t a = p->offset > o->lo ? p->offset : o->lo;
     int64_t b = p->offset + p->local_n_elem < o->lo + o->n ? p->offset + p->local_n_elem : o->lo + o->n;
+    if (p->frozen) continue;
     for (int k = 0; k < 2 && !ierr; k++) {
       snprintf(name, sizeof name, "/optimizer/%s/%s", p->name, what[k]);
       /* collective: every rank reads, also when its shard misses this tensor */
-      ierr = fs_model_read_tensor(r, m, p, name, t->dist ? tmp : states[k] + p->offset);
+      ierr = fs_model_read_tensor(r, m, p, name, t->dist ? tmp : states[k] + (p->offset - o->lo));
       if (!ierr && t->dist && a < b)
         memcpy(states[k] + (a - o->lo), tmp + (a - p->offset), (size_t)(b - a) * sizeof(float));
     }

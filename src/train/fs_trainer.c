@@ -71,11 +71,15 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
           "learning-rate warmup (%lld samples) is longer than the decay (%lld samples)", (long long)warmup,
           (long long)decay);
   t->lr = (struct fs_lr_schedule){g->lr, g->min_lr, warmup, decay, g->lr_decay_style};
+  /* the trainable parameters: all, or (LoRA) the adapters at the end of the flat buffers */
+  const int64_t first = m->table.trainable_offset, n_train = m->table.n_local - first;
   if (g->use_distributed_optimizer && t->dp_size > 1) {
-    PetscCall(fs_dist_opt_create(comm, m->table.n_local, &t->dist));
+    PetscCall(fs_dist_opt_create_range(comm, first, n_train, &t->dist));
     PetscCall(fs_adamw_create_range(m, g->adam_beta1, g->adam_beta2, g->adam_eps, g->weight_decay, t->dist->lo,
                                     t->dist->hi - t->dist->lo, &t->opt));
-  } else PetscCall(fs_adamw_create(m, g->adam_beta1, g->adam_beta2, g->adam_eps, g->weight_decay, &t->opt));
+  } else
+    PetscCall(fs_adamw_create_range(m, g->adam_beta1, g->adam_beta2, g->adam_eps, g->weight_decay, first, n_train,
+                                    &t->opt));
   int64_t T = m->cfg.seq_length, mbs = g->micro_batch_size;
   FSMalloc(mbs * (T + 1) * sizeof(int32_t), &t->tokens);
   FSMalloc(mbs * T * sizeof(int32_t), &t->inputs);
@@ -90,7 +94,7 @@ PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct
   fs_train_signals_install();
   if (t->dist)
     fs_log_info("distributed optimizer: %lld parameters in %d shards of <= %lld (optimizer state %.1f MB per rank)",
-                (long long)m->table.n_local, t->dp_size, (long long)t->dist->counts[0],
+                (long long)n_train, t->dp_size, (long long)t->dist->counts[0],
                 (double)t->opt->state_bytes / 1048576.0);
   *out = t;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -188,12 +192,14 @@ static PetscErrorCode global_batch(struct fs_trainer *t, struct fs_sample_source
   }
   double scale = 1.0 / (double)(n_micro * t->dp_size);
   if (with_grad) {
-    /* gradients of the mean over micro-batches and ranks; the distributed optimizer needs only its shard */
-    m->ops->scale(m->grads, (float)scale, m->table.n_local);
+    /* gradients of the mean over micro-batches and ranks (of the trainable parameters: LoRA freezes the others);
+     * the distributed optimizer needs only its shard */
+    const int64_t first = m->table.trainable_offset, n_train = m->table.n_local - first;
+    m->ops->scale(m->grads + first, (float)scale, n_train);
     PetscCall(PetscLogEventBegin(ev_allreduce, 0, 0, 0, 0));
     if (t->dist) PetscCall(fs_dist_opt_reduce_scatter(t->dist, m->grads));
     else if (t->dp_size > 1)
-      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, m->grads, (int)m->table.n_local, MPI_FLOAT, MPI_SUM, t->comm));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, m->grads + first, (int)n_train, MPI_FLOAT, MPI_SUM, t->comm));
     PetscCall(PetscLogEventEnd(ev_allreduce, 0, 0, 0, 0));
   }
   local *= scale;
@@ -232,7 +238,7 @@ PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *sr
   }
   PetscCall(PetscLogEventBegin(ev_optimizer, 0, 0, 0, 0));
   if (t->dist) fs_clip_grad_range(m, norm, t->args.clip_grad, t->dist->lo, t->dist->hi - t->dist->lo);
-  else fs_clip_grad_range(m, norm, t->args.clip_grad, 0, m->table.n_local);
+  else fs_clip_grad_range(m, norm, t->args.clip_grad, t->opt->lo, t->opt->n);
   PetscCall(fs_adamw_step(t->opt, m, t->last_lr));
   PetscCall(PetscLogEventEnd(ev_optimizer, 0, 0, 0, 0));
   if (t->dist) { /* every rank needs the whole updated parameters for the next forward */
@@ -365,6 +371,15 @@ PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t)
   /* exact bytes for scripts: the optimizer state allocated per rank (max and min over the ranks) */
   fs_log_info("optimizer state bytes per rank: max %.0f min %.0f (%d rank(s), %s)", hi[2], lo[2], t->dp_size,
               t->dist ? "sharded" : "replicated");
+  if (m->cfg.lora_rank > 0) {
+    int64_t n_lora = 0;
+    char targets[128];
+    for (int i = 0; i < m->table.n; i++) n_lora += m->table.p[i].lora ? m->table.p[i].n_elem : 0;
+    fs_lora_targets_string(m->cfg.lora_targets, targets, sizeof targets);
+    fs_log_info("LoRA rank %d, alpha %g on %s: trainable parameters %lld (%.3f%%), %lld base parameters frozen",
+                m->cfg.lora_rank, (double)m->cfg.lora_alpha, targets, (long long)n_lora,
+                100.0 * (double)n_lora / (double)m->table.n_global, (long long)(m->table.n_global - n_lora));
+  }
   if (m->pp > 1) { /* the stages differ (embeddings on the first, output layer on the last): one line each */
     double *st;
     FSCalloc(5 * m->pp * sizeof(double), &st);

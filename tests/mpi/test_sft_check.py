@@ -1,5 +1,6 @@
 """test_sft_check.py -- checks on flagscale-finetune metrics files (tests/mpi/test_sft.sh):
-  falls A.jsonl            the validation loss went down (last < first by 10%), the training loss too
+  falls A.jsonl [F]        the validation loss went down (last < first by the fraction F, default 10%), the
+                           training loss too
   same A.jsonl B.jsonl TOL training losses, grad norms and validation losses agree within TOL relative
                            (TOL 0: bit-identical), over the same iterations
   valid A.jsonl B.jsonl TOL  only the validation losses (test_pack.sh: packed vs unpacked training)
@@ -25,8 +26,9 @@ if sys.argv[1] == "falls":
     t = [train[k][0] for k in sorted(train)]
     print(f"validation loss {' '.join(f'{x:.4f}' for x in v)}")
     print(f"training loss {t[0]:.4f} -> {t[-1]:.4f} over {len(t)} iterations")
-    ok = len(v) >= 2 and v[-1] < 0.9 * v[0] and t[-1] < t[0]
-    print("validation loss falls" if ok else "FAIL: the validation loss did not fall by 10%")
+    frac = float(sys.argv[3]) if len(sys.argv) > 3 else 0.1
+    ok = len(v) >= 2 and v[-1] < (1 - frac) * v[0] and t[-1] < t[0]
+    print("validation loss falls" if ok else f"FAIL: the validation loss did not fall by {100 * frac:g}%")
     sys.exit(0 if ok else 1)
 
 (ta, va), (tb, vb) = read(sys.argv[2]), read(sys.argv[3])

@@ -5,7 +5,9 @@
  *   - recomputation (full uniform, full block, selective) gives bit-identical gradients to no recomputation;
  *   - logits gathered over the TP ranks match TP = 1;
  *   - a checkpoint written at TP = 2 reads at TP = 1 exactly, and one written at TP = 1 reads at TP = 2;
- *   - a head count that TP does not divide is a clear error.
+ *   - a head count that TP does not divide is a clear error;
+ *   - all of it again for the LLaMA model with LoRA adapters on its seven linear layers (B drawn like the weights,
+ *     not zero, so that every adapter gradient is non-zero; frozen tensors have zero gradients on both sides).
  * Usage: test_tp_model -dir DIR (scratch directory for the checkpoints) */
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +78,8 @@ static struct fs_model *build(struct fs_model_config cfg, int tp, int sp, enum f
   cfg.recompute_num_layers = n_layers;
   FS_EXPECT_OK(fs_model_config_finalize(&cfg, tp));
   FS_EXPECT_OK(fs_model_create_tp(&cfg, &fs_ops_cpu, tp > 1 ? g_lay->tp_comm : MPI_COMM_NULL, &m));
+  for (int i = 0; m && i < m->table.n; i++) /* LoRA's B: drawn (layout-independent) instead of zero */
+    if (m->table.p[i].lora) m->table.p[i].init = FS_INIT_NORMAL;
   if (m) FS_EXPECT_OK(fs_model_init_params(m, 1234));
   return m;
 }
@@ -218,6 +222,9 @@ int main(int argc, char **argv)
   gpt2.untie_embeddings_and_output_weights = 0, gpt2.ffn_hidden_size = 128;
   run("llama", llama);
   run("gpt2", gpt2);
+  struct fs_model_config lora = llama;
+  lora.lora_rank = 4, lora.lora_alpha = 8, lora.lora_targets = (1 << FS_LORA_N_TARGETS) - 1;
+  run("llama-lora", lora);
   /* heads not divisible by TP: a clear error, not a crash */
   struct fs_model_config bad = llama;
   struct fs_model *m = NULL;

@@ -3,7 +3,9 @@
  *   meta.json     configuration, parameter table (name, shape, offset), tokens, targets, losses of each step
  *   params0.bin   initial parameters (flat fp32, table layout)   grads0.bin  gradients of step 1
  *   logits0.bin   (B*T, vocab) logits of the initial model (padding rows of the vocabulary excluded)
- * then runs -steps AdamW steps at constant -lr (no clipping) and records each step's loss. */
+ * then runs -steps AdamW steps at constant -lr (no clipping) and records each step's loss; params1.bin holds the
+ * parameters after them.  With -lora_rank the adapters' B (zero-initialized) is drawn normal(0, -lora_b_std) so
+ * that the gradients of A are not zero, and AdamW covers the adapters only. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +42,10 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
   PetscFunctionBegin;
   fs_model_config_default(&cfg);
   PetscCall(fs_model_config_from_options(&cfg));
+  PetscCall(fs_model_lora_options(&cfg));
+  double b_std;
   fs_opt_section("Tool");
+  PetscCall(fs_opt_real("-lora_b_std", 0.05, "std of the adapters' B at the start", &b_std, NULL));
   PetscCall(fs_opt_int("-vocab_size", 101, "vocabulary", &vocab, NULL));
   PetscCall(fs_opt_int("-micro_batch_size", 2, "batch B", &B, NULL));
   PetscCall(fs_opt_int("-steps", 10, "AdamW steps", &steps, NULL));
@@ -56,7 +61,12 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
   T = cfg.seq_length;
   PetscCall(fs_model_create(&cfg, backend ? &fs_ops_cpu : &fs_ops_cpu_ref, &m));
   PetscCall(fs_model_init_params(m, (uint64_t)seed));
-  PetscCall(fs_adamw_create(m, 0.9, 0.95, 1e-8, wd, &opt));
+  for (int i = 0; i < m->table.n; i++)
+    if (m->table.p[i].lora && m->table.p[i].init == FS_INIT_ZERO)
+      fs_rng_fill_normal(m->params + m->table.p[i].offset, m->table.p[i].local_n_elem, fs_rng_key((uint64_t)seed, "B"), 0,
+                         0.0f, (float)b_std);
+  const int64_t first = m->table.trainable_offset;
+  PetscCall(fs_adamw_create_range(m, 0.9, 0.95, 1e-8, wd, first, m->table.n_local - first, &opt));
 
   int64_t N = B * T, V = cfg.vocab_size;
   int32_t *tokens, *targets;
@@ -81,12 +91,14 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
     json_array_append_new(losses, json_real(loss));
     PetscCall(fs_adamw_step(opt, m, lr));
   }
+  PetscCall(write_floats(out, "params1.bin", m->params, m->table.n_local));
   json_t *params = json_array(), *tok = json_array(), *tgt = json_array();
   for (int i = 0; i < m->table.n; i++) {
     const struct fs_param *p = &m->table.p[i];
-    json_array_append_new(params, json_pack("{s:s,s:[I,I],s:i,s:I,s:b}", "name", p->name, "shape",
+    json_array_append_new(params, json_pack("{s:s,s:[I,I],s:i,s:I,s:b,s:b}", "name", p->name, "shape",
                                             (json_int_t)p->shape[0], (json_int_t)p->shape[1], "ndim", p->ndim,
-                                            "offset", (json_int_t)p->offset, "decay", p->weight_decay));
+                                            "offset", (json_int_t)p->offset, "decay", p->weight_decay, "trainable",
+                                            !p->frozen));
   }
   for (int64_t n = 0; n < N; n++) {
     json_array_append_new(tok, json_integer(tokens[n]));
@@ -101,6 +113,8 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
     "B", (json_int_t)B, "T", (json_int_t)T, "lr", lr, "weight_decay", wd, "params", params, "tokens", tok, "targets", tgt,
     "losses", losses);
   FSCheck(meta, PETSC_COMM_SELF, PETSC_ERR_LIB, "json_pack failed");
+  json_object_set_new(meta, "lora_rank", json_integer(cfg.lora_rank));
+  json_object_set_new(meta, "lora_alpha", json_real(cfg.lora_alpha));
   char path[FS_OPT_STRLEN + 64];
   snprintf(path, sizeof path, "%s/meta.json", out);
   FSCheck(json_dump_file(meta, path, JSON_INDENT(1)) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);

@@ -1,6 +1,8 @@
 """model_vs_torch.py DIR -- checks the C model against an independent PyTorch implementation written here:
 same weights, same batch -> logits, loss and every parameter gradient agree (fp32), then the losses of the
-AdamW steps agree (torch.optim.AdamW, decay on matrices only).  Exit 0 pass, 1 fail, 77 skip."""
+AdamW steps agree (torch.optim.AdamW, decay on matrices only).  With LoRA adapters (meta lora_rank > 0) the
+linear layers add (alpha/r) (x A^T) B^T (PEFT's convention), only the adapters' gradients are compared and
+trained, and the base parameters must be bit-identical after the steps.  Exit 0 pass, 1 fail, 77 skip."""
 import json
 import math
 import sys
@@ -50,8 +52,14 @@ def rope(x, nh):  # x (B,T,nh,D), HF LLaMA rotate-half
     return x * cos + torch.cat([-x2, x1], -1) * sin
 
 
+LORA = meta.get("lora_rank", 0)
+
+
 def lin(x, P, name):
-    return F.linear(x, P[name + ".weight"], P.get(name + ".bias"))
+    y = F.linear(x, P[name + ".weight"], P.get(name + ".bias"))
+    if name + ".lora_A.weight" in P:  # PEFT: lora_B(lora_A(x)) * alpha / r
+        y = y + F.linear(F.linear(x, P[name + ".lora_A.weight"]), P[name + ".lora_B.weight"]) * (meta["lora_alpha"] / LORA)
+    return y
 
 
 def forward(P, tokens):
@@ -105,7 +113,8 @@ print(f"loss ours {meta['losses'][0]:.7f} torch {loss.item():.7f} rel err {e:.2e
 if e > 1e-5:
     fails.append("loss")
 worst = (0, "")
-for p in meta["params"]:
+trained = [p for p in meta["params"] if p.get("trainable", True)]
+for p in trained:
     g = P[p["name"]].grad
     n = g.numel()
     ours = grads_c[p["offset"]:p["offset"] + n]
@@ -117,12 +126,13 @@ for p in meta["params"]:
     worst = max(worst, (e, p["name"]))
     if e > 2e-5:
         fails.append(f"grad {p['name']} {e:.2e}")
-print(f"worst gradient rel err {worst[0]:.2e} ({worst[1]}) over {len(meta['params'])} tensors")
+print(f"worst gradient rel err {worst[0]:.2e} ({worst[1]}) over {len(trained)} tensors")
 
 # AdamW steps: decay on matrices only, same hyperparameters as the tool
 P = tensors()
-groups = [{"params": [P[p["name"]] for p in meta["params"] if p["decay"]], "weight_decay": meta["weight_decay"]},
-          {"params": [P[p["name"]] for p in meta["params"] if not p["decay"]], "weight_decay": 0.0}]
+groups = [{"params": [P[p["name"]] for p in trained if p["decay"]], "weight_decay": meta["weight_decay"]},
+          {"params": [P[p["name"]] for p in trained if not p["decay"]], "weight_decay": 0.0}]
+groups = [g for g in groups if g["params"]]
 opt = torch.optim.AdamW(groups, lr=meta["lr"], betas=(0.9, 0.95), eps=1e-8)
 losses = []
 for s in range(len(meta["losses"])):
@@ -141,9 +151,24 @@ if losses[-1] >= losses[0]:
     fails.append("loss did not decrease (the test would be vacuous)")
 
 
+if LORA:
+    end = np.fromfile(f"{d}/params1.bin", dtype=np.float32)
+    first = min(p["offset"] for p in trained)
+    lora_n = len(flat) - first
+    if any(not p.get("trainable", True) and p["offset"] >= first for p in meta["params"]):
+        fails.append("adapters are not after all base tensors")
+    if not np.array_equal(flat[:first].view(np.uint32), end[:first].view(np.uint32)):
+        fails.append("base parameters changed")
+    changed = float(np.abs(end[first:] - flat[first:]).max())
+    print(f"LoRA: base parameters ({first}) bit-identical after {len(losses)} steps; adapters ({lora_n}) max change "
+          f"{changed:.2e}")
+    if changed == 0:
+        fails.append("adapters did not change")
+
+
 def check_transformers():
     """the same weights in Hugging Face's LlamaForCausalLM (LLaMA structure only): logits, loss, gradients"""
-    if meta["layernorm"] or meta["learned_pos"] or not meta["swiglu"]:
+    if meta["layernorm"] or meta["learned_pos"] or not meta["swiglu"] or LORA:
         return
     try:
         from transformers import LlamaConfig, LlamaForCausalLM

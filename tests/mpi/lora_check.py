@@ -1,0 +1,68 @@
+"""lora_check.py -- checks for tests/mpi/test_lora.sh
+  ckpt BASE.h5 LORA.h5          every base tensor of LORA.h5 is bit-identical to BASE.h5's; the adapters have PEFT's
+                                names and shapes (lora_A (r, in), lora_B (out, r)), the model configuration records
+                                them, and /optimizer holds the adapters' moments only
+  logits OURS BASE X.bin...     every X equals OURS (base + adapters) within 1e-5 relative; OURS differs from BASE
+  hf OURS TOKENS DIR            transformers' LlamaForCausalLM on the merged HF export gives OURS within 1e-5"""
+import json
+import sys
+
+import numpy as np
+
+
+def rel(a, b):
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+
+
+def ckpt(base_path, lora_path):
+    import h5py
+    with h5py.File(base_path, "r") as b, h5py.File(lora_path, "r") as l:
+        cfg = json.loads(l.attrs["model_config"])
+        r = cfg["lora_rank"]
+        print(f"model_config: lora_rank {r}, lora_alpha {cfg['lora_alpha']}, targets {cfg['lora_target_modules']}")
+        base = sorted(b["model"].keys())
+        names = sorted(l["model"].keys())
+        adapters = [n for n in names if ".lora_" in n]
+        bad = [n for n in base if not np.array_equal(b["model"][n][()].view(np.uint32), l["model"][n][()].view(np.uint32))]
+        n_layers = cfg["num_layers"]
+        want = 2 * n_layers * len(cfg["lora_target_modules"].split(","))
+        shapes_ok = all(l["model"][n].shape[0 if "lora_A" in n else 1] == r for n in adapters)
+        for n in adapters:  # the base layer's shape: A (r, in), B (out, r)
+            w = l["model"][n.replace(".lora_A", "").replace(".lora_B", "")].shape
+            shapes_ok &= l["model"][n].shape == ((r, w[1]) if "lora_A" in n else (w[0], r))
+        opt = sorted(l["optimizer"].keys()) if "optimizer" in l else []
+        print(f"{len(base)} base tensors, {len(bad)} changed; {len(adapters)} adapters (expected {want}), e.g. "
+              f"{adapters[0]} {l['model'][adapters[0]].shape}; optimizer state for {len(opt)} tensors")
+        ok = not bad and len(adapters) == want and shapes_ok and opt == adapters and set(names) == set(base + adapters)
+        print("ok" if ok else f"FAIL: changed {bad[:3]} shapes_ok {shapes_ok} optimizer {opt[:3]}")
+        return ok
+
+
+def logits(ours, base, *others):
+    a = np.fromfile(ours, dtype=np.float32)
+    d = rel(a, np.fromfile(base, dtype=np.float32))
+    print(f"base + adapters vs base: {d:.2e} (the adapters matter)")
+    ok = d > 1e-4
+    for o in others:
+        e = rel(np.fromfile(o, dtype=np.float32), a)
+        print(f"{o.rsplit('/', 2)[-1]} vs base + adapters: max difference {e:.2e} of the largest logit")
+        ok &= e < 1e-5
+    print("ok" if ok else "FAIL")
+    return ok
+
+
+def hf(ours, toks, folder):
+    import torch
+    from transformers import LlamaForCausalLM
+    ids = [int(t) for t in toks.split(",")]
+    model = LlamaForCausalLM.from_pretrained(folder, torch_dtype=torch.float32)
+    with torch.no_grad():
+        out = model(torch.tensor([ids])).logits[0].numpy()
+    a = np.fromfile(ours, dtype=np.float32).reshape(len(ids), -1)
+    e = rel(out[:, :a.shape[1]], a)
+    print(f"transformers on the merged export vs base + adapters: max difference {e:.2e} of the largest logit")
+    return e < 1e-5
+
+
+ok = {"ckpt": ckpt, "logits": logits, "hf": hf}[sys.argv[1]](*sys.argv[2:])
+sys.exit(0 if ok else 1)
