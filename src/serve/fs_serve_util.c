@@ -54,3 +54,8 @@ double fs_serve_now(void)
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+json_t *fs_job_piece(const struct fs_serve_job *j, int64_t i)
+{
+  return fs_json_text(j->pieces + j->piece_off[i], j->piece_off[i + 1] - j->piece_off[i]);
+}
