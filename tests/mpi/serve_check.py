@@ -129,9 +129,8 @@ def ref_top(row, n):
 
 
 import array
+n_prompt = len(ref_a["prompt_ids"])
 with open(os.path.join(tmp, "a.ids")) as f:
-    n_prompt = len(f.read().split())
-with open(os.path.join(tmp, "a.allids")) as f:
     all_ids = [int(x) for x in f.read().split(",")]
 logits = array.array("f")
 with open(os.path.join(tmp, "a.logits"), "rb") as f:

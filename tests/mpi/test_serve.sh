@@ -62,15 +62,11 @@ curl -s -o "$o/models.json" "$url/v1/models"
 echo "{$C, \"logprobs\": 5}" | post cmpl_top.json /v1/completions > /dev/null
 M0='"messages": [{"role": "user", "content": "Tonight"}], "max_tokens": 6, "temperature": 0'
 echo "{$M0, \"logprobs\": true, \"top_logprobs\": 3}" | post chat_top.json /v1/chat/completions > /dev/null
-echo '{"text": "The state of the union"}' > "$tmp/a.jsonl"
-tok=$FLAGSCALE_DATA_DIR/tokenizers/gpt2
-"${top_builddir:-.}/tests/ref/tokenizer_tool" -vocab_file "$tok/vocab.json" -merge_file "$tok/merges.txt" \
-  -input "$tmp/a.jsonl" -output "$tmp/a.ids" > "$tmp/tool.log" 2>&1 || { cat "$tmp/tool.log"; fail "tokenizer_tool"; }
-ids=$("$PYTHON" -c 'import json, sys; print(",".join(map(str, sys.argv[1].split() + json.load(open(sys.argv[2]))["tokens"])))' \
-  "$(cat "$tmp/a.ids")" "$tmp/infer1.jsonl")
+ids=$("$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(",".join(map(str, r["prompt_ids"] + r["tokens"])))' \
+  "$tmp/infer1.jsonl")
 "${top_builddir:-.}/tests/ref/logits_tool" -load "$tmp/ckpt" -tokens "$ids" -out "$tmp/a.logits" > "$tmp/tool.log" 2>&1 ||
   { cat "$tmp/tool.log"; fail "logits_tool"; }
-echo "$ids" > "$tmp/a.allids"
+echo "$ids" > "$tmp/a.ids"
 # concurrency: one at a time, then all at once in the background
 for k in 1 2 3 4 5 6; do
   echo "{\"prompt\": \"Prompt number $k of the union\", \"max_new_tokens\": 16, \"seed\": $k, \"temperature\": 1.0}" > "$o/c$k.req"
