@@ -32,11 +32,11 @@ xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 3 > "$tmp/docs
   -micro_batch_size 1 -train_iters 1 -eval_interval 0 -lr 1e-4 -save "$tmp/ckpt" > "$tmp/log" 2>&1 || {
   cat "$tmp/log"; exit 1; }
 "$bin/flagscale-convert" -load "$tmp/ckpt" -save "$tmp/hf" > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
-# prompts: the first words of the speeches' paragraphs, 32 of them
-xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 40 | "${PYTHON:-python3}" -c '
+# prompts: the first 12 words of 32 speeches
+xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 32 | "${PYTHON:-python3}" -c '
 import json, sys
 for line in sys.stdin:
-    print(json.dumps({"prompt": " ".join(json.loads(line)["text"].split()[:12])}))' | head -n 32 > "$tmp/p32.jsonl"
+    print(json.dumps({"prompt": " ".join(json.loads(line)["text"].split()[:12])}))' > "$tmp/p32.jsonl"
 head -n 1 "$tmp/p32.jsonl" > "$tmp/p1.jsonl"
 for case in "1 128" "32 64"; do
   set -- $case
