@@ -1,5 +1,5 @@
-# make fuzz: libFuzzer (clang -fsanitize=fuzzer,address,undefined) over flagscale-serve's request parsing
-# (tests/fuzz/fuzz_request.c), FUZZ_SECONDS long, from the seed corpus tests/fuzz/corpus (new inputs go to
+# make fuzz: libFuzzer (clang -fsanitize=fuzzer,address,undefined) over flagscale-serve's request parsing and reply
+# formatting (tests/fuzz/fuzz_request.c), FUZZ_SECONDS long, from the seed corpus tests/fuzz/corpus (new inputs go to
 # tests/fuzz/corpus-run, a crash to tests/fuzz/crash-*).  Skipped without clang or libFuzzer.  Run it in a build
 # without --enable-sanitizers (the library must not carry gcc's sanitizer runtime).
 FUZZ_CC = clang
