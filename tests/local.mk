@@ -10,6 +10,10 @@ tests_unit_test_core_misc_SOURCES = tests/unit/test_core_misc.c
 print-unit-tests:
 	@echo $(filter tests/unit/test_%,$(check_PROGRAMS))
 .PHONY: print-unit-tests
+# what CI runs under the sanitizers: the unit tests and the tests other fragments add to FS_SAN_TESTS
+print-san-tests:
+	@echo $(filter tests/unit/test_%,$(check_PROGRAMS)) $(FS_SAN_TESTS)
+.PHONY: print-san-tests
 EXTRA_DIST += tests/run.sh tests/summary.sh
 # GPU tests: built when CUDA is configured, skip (77) without a GPU
 if HAVE_CUDA

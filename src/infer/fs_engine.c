@@ -36,6 +36,7 @@ static void req_free(struct fs_req *r)
   free(r->ctx);
   free(r->res.tokens);
   free(r->res.logprobs);
+  free(r->res.top_ids), free(r->res.top_logprobs);
   free(r->res.text);
   free((void *)r->in.stop_ids);
   for (int i = 0; i < r->in.n_stop_strings; i++) free((void *)r->in.stop_strings[i]);
@@ -318,9 +319,11 @@ PetscErrorCode fs_engine_step(struct fs_engine *e, int *n_busy)
       r->n_done += n_new[j];
       if (all[j]) { /* scoring: row for position p scores prompt token p+1 */
         for (int i = 0; i < n_new[j]; i++, row++)
-          if (p0 + i + 1 < r->n_ctx)
+          if (p0 + i + 1 < r->n_ctx) {
+            PetscCall(fs_req_push_top(r, logits + (int64_t)row * V, V));
             PetscCall(fs_req_push_token(r, r->ctx[p0 + i + 1], fs_logprob(logits + (int64_t)row * V, V,
                                                                           r->ctx[p0 + i + 1])));
+          }
         if (r->n_done == r->n_ctx) fs_engine_finish(e, r, FS_FINISH_SCORED);
         continue;
       }
@@ -329,6 +332,7 @@ PetscErrorCode fs_engine_step(struct fs_engine *e, int *n_busy)
       int32_t t;
       float lp;
       PetscCall(fs_sample(&e->sws, lrow, V, &r->in.sampling, r->n_ctx - r->in.n_prompt, &t, &lp));
+      PetscCall(fs_req_push_top(r, lrow, V));
       PetscCall(fs_engine_accept_token(e, r, t, lp));
     }
     /* finished ones give their blocks back */

@@ -57,6 +57,9 @@ struct fs_result {
   char *text;       /* generated text (NUL-terminated, n_text bytes); "" without a tokenizer */
   size_t n_text;
   int n_preempted;  /* times this request was preempted and recomputed */
+  int n_top;        /* sampling.top_logprobs (at most the vocabulary): alternatives recorded per token */
+  int32_t *top_ids; /* (n_tokens * n_top) at each position the n_top most likely tokens, most likely first */
+  float *top_logprobs; /* (n_tokens * n_top) their log-probabilities (temperature 1, unfiltered) */
 };
 
 struct fs_engine_opts {

@@ -17,7 +17,7 @@ struct fs_req {
   int64_t n_done;          /* tokens of ctx whose K/V are in the cache */
   int seq;                 /* cache sequence while running, else -1 */
   size_t emitted;          /* text bytes already given to the callback */
-  size_t cap_text, cap_tok;
+  size_t cap_text, cap_tok, cap_top;
   struct fs_result res;
 };
 
@@ -43,6 +43,9 @@ struct fs_engine {
 PetscErrorCode fs_engine_accept_token(struct fs_engine *e, struct fs_req *r, int32_t token, float logprob);
 /* pushes to the result arrays */
 PetscErrorCode fs_req_push_token(struct fs_req *r, int32_t token, float logprob);
+/* records the alternatives of r's next token (sampling.top_logprobs of them; nothing when 0) from its logits row;
+ * called before the token is pushed */
+PetscErrorCode fs_req_push_top(struct fs_req *r, const float *logits, int V);
 /* marks r finished and streams the rest of its text */
 void fs_engine_finish(struct fs_engine *e, struct fs_req *r, enum fs_finish why);
 

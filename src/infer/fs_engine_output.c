@@ -35,6 +35,28 @@ PetscErrorCode fs_req_push_token(struct fs_req *r, int32_t token, float logprob)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode fs_req_push_top(struct fs_req *r, const float *logits, int V)
+{
+  int n = r->in.sampling.top_logprobs < V ? r->in.sampling.top_logprobs : V;
+
+  PetscFunctionBegin;
+  if (n <= 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if ((size_t)r->res.n_tokens == r->cap_top) {
+    size_t cap = r->cap_top ? 2 * r->cap_top : 64;
+    int32_t *t = realloc(r->res.top_ids, cap * (size_t)n * sizeof *t);
+    FSCheck(t, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for %zu top_logprobs", cap);
+    r->res.top_ids = t;
+    float *l = realloc(r->res.top_logprobs, cap * (size_t)n * sizeof *l);
+    FSCheck(l, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for %zu top_logprobs", cap);
+    r->res.top_logprobs = l;
+    r->cap_top = cap;
+  }
+  r->res.n_top = n;
+  size_t at = (size_t)r->res.n_tokens * (size_t)n;
+  fs_top_logprobs(logits, V, n, r->res.top_ids + at, r->res.top_logprobs + at);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode append_text(struct fs_req *r, const char *b, size_t n)
 {
   PetscFunctionBegin;

@@ -12,6 +12,8 @@ PetscErrorCode fs_sampling_check(const struct fs_sampling *s)
   FSCheck(s->top_k >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "top_k %d: must be >= 0 (0 = off)", s->top_k);
   FSCheck(s->top_p >= 0 && s->top_p <= 1, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
           "top_p %g: must be in [0, 1] (0 or 1 = off)", s->top_p);
+  FSCheck(s->top_logprobs >= 0 && s->top_logprobs <= FS_TOP_LOGPROBS_MAX, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+          "top_logprobs %d: must be in [0, %d]", s->top_logprobs, FS_TOP_LOGPROBS_MAX);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -75,6 +77,15 @@ static void top_k_ids(int32_t *idx, const float *x, int V, int k)
   }
   g_logits = x;
   qsort(idx, (size_t)n, sizeof *idx, by_logit_desc);
+}
+
+void fs_top_logprobs(const float *logits, int V, int n, int32_t *ids, float *logprobs)
+{
+  float mx;
+  double lse = log_sum_exp(logits, V, &mx);
+  if (n > V) n = V;
+  top_k_ids(ids, logits, V, n);
+  for (int i = 0; i < n; i++) logprobs[i] = (float)(logits[ids[i]] - lse);
 }
 
 PetscErrorCode fs_sample(struct fs_sampler_ws *ws, const float *logits, int V, const struct fs_sampling *s,

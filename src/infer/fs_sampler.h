@@ -21,7 +21,9 @@ struct fs_sampling {
   int top_k;          /* 0: off */
   double top_p;       /* 0 or >= 1: off */
   uint64_t seed;
+  int top_logprobs;   /* the most likely tokens recorded per position (0..FS_TOP_LOGPROBS_MAX) */
 };
+#define FS_TOP_LOGPROBS_MAX 20
 
 /* scratch for one vocabulary row; {0} is an empty one */
 struct fs_sampler_ws {
@@ -35,6 +37,8 @@ PetscErrorCode fs_sampling_check(const struct fs_sampling *s); /* clear errors f
  * distribution log_softmax(logits) (temperature 1, no filter), the number the API reports */
 PetscErrorCode fs_sample(struct fs_sampler_ws *ws, const float *logits, int V, const struct fs_sampling *s,
                          int64_t index, int32_t *token, float *logprob);
+/* the n most likely tokens (larger logit first, lower id on ties) and their log_softmax(logits) values */
+void fs_top_logprobs(const float *logits, int V, int n, int32_t *ids, float *logprobs);
 /* log_softmax(logits)[id] */
 float fs_logprob(const float *logits, int V, int32_t id);
 void fs_sampler_ws_free(struct fs_sampler_ws *ws);

@@ -53,10 +53,14 @@ struct fs_serve_job {
   int32_t *tokens;             /* (n_tokens) */
   float *logprobs;
   int64_t n_tokens;
+  int n_top;                   /* sampling.top_logprobs: alternatives per result token */
+  int32_t *top_ids;            /* (n_tokens * n_top) most likely first */
+  float *top_logprobs;         /* (n_tokens * n_top) */
   char *text;                  /* (n_text) */
   size_t n_text;
   enum fs_finish finish;
-  char *pieces;                /* want_pieces: bytes of prompt ids then result tokens, piece_off (n_prompt + n_tokens + 1) */
+  char *pieces;                /* want_pieces: bytes of the prompt ids, the result tokens, then top_ids, */
+                               /* at piece_off (n_prompt + n_tokens + n_tokens * n_top + 1) */
   size_t *piece_off;
   double t_submit, t_first, t_done; /* fs_serve_now() */
   struct fs_serve_job *next;   /* queue link */
@@ -138,5 +142,7 @@ size_t fs_utf8_sanitize(char *out, const char *in, size_t n);
 size_t fs_utf8_complete(const char *in, size_t n);
 /* a JSON string of in[0..n) after sanitizing */
 struct json_t *fs_json_text(const char *in, size_t n);
+/* piece i of a want_pieces job (the bytes of one token) as a JSON string */
+struct json_t *fs_job_piece(const struct fs_serve_job *j, int64_t i);
 
 #endif

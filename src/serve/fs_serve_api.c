@@ -6,12 +6,6 @@
 #include <time.h>
 #include "fs_serve_http.h"
 
-/* a piece (the bytes of one token) as a JSON string */
-static json_t *piece(const struct fs_serve_job *j, int64_t i)
-{
-  return fs_json_text(j->pieces + j->piece_off[i], j->piece_off[i + 1] - j->piece_off[i]);
-}
-
 /* a job reading prompt (wrapped in the Aquila template when sft, after history) */
 static struct fs_serve_job *text_job(const char *prompt, int sft, json_t *history, struct fs_reply *rep)
 {
@@ -80,7 +74,7 @@ void fs_api_batch(struct fs_serve *s, json_t *req, struct fs_reply *rep)
   const char **prompts = NULL;
   int n = 0, sft;
   int64_t max_new;
-  struct fs_sampling sp;
+  struct fs_sampling sp = {0};
   struct fs_serve_job **jobs = NULL;
 
   if (fs_field_strings(req, "prompt", 1, &prompts, &n, rep) || flagscale_fields(req, &max_new, &sp, &sft, rep))
@@ -100,11 +94,11 @@ void fs_api_batch(struct fs_serve *s, json_t *req, struct fs_reply *rep)
     struct fs_serve_job *j = jobs[i];
     json_t *toks = json_array(), *ids = json_array(), *lps = json_array(), *tops = json_array();
     for (int64_t t = 0; t < j->n_tokens; t++) {
-      json_array_append_new(toks, piece(j, j->n_prompt + t));
+      json_array_append_new(toks, fs_job_piece(j, j->n_prompt + t));
       json_array_append_new(ids, json_integer(j->tokens[t]));
       json_array_append_new(lps, json_real(j->logprobs[t]));
       json_t *d = json_object();
-      json_t *key = piece(j, j->n_prompt + t);
+      json_t *key = fs_job_piece(j, j->n_prompt + t);
       json_object_set_new(d, json_string_value(key), json_real(j->logprobs[t]));
       json_decref(key);
       json_array_append_new(tops, d);
@@ -128,7 +122,7 @@ void fs_api_stream(struct fs_serve *s, json_t *req, struct fs_reply *rep)
   int n = 0, sft;
   int64_t max_new;
   double tlimit;
-  struct fs_sampling sp;
+  struct fs_sampling sp = {0};
   struct fs_serve_job *j = NULL;
 
   if (fs_field_strings(req, "prompt", 1, &prompts, &n, rep) || flagscale_fields(req, &max_new, &sp, &sft, rep) ||
@@ -172,7 +166,7 @@ void fs_api_megatron(struct fs_serve *s, json_t *req, struct fs_reply *rep)
   const char **prompts = NULL;
   int n = 0, want_lp, m = 0;
   int64_t ntok, k, seed;
-  struct fs_sampling sp;
+  struct fs_sampling sp = {0};
   struct fs_serve_job **jobs = NULL;
 
   if (!json_is_array(json_object_get(req, "prompts"))) {
@@ -233,7 +227,7 @@ void fs_api_megatron(struct fs_serve *s, json_t *req, struct fs_reply *rep)
     }
     json_t *sg = json_array(), *lp = json_array();
     int64_t total = j->n_prompt + (ntok > 0 ? j->n_tokens : 0);
-    for (int64_t t = 0; t < total; t++) json_array_append_new(sg, piece(j, t));
+    for (int64_t t = 0; t < total; t++) json_array_append_new(sg, fs_job_piece(j, t));
     if (ntok == 0) /* scoring: logprobs of prompt tokens 1..n-1 */
       for (int64_t t = 0; t < j->n_tokens; t++) json_array_append_new(lp, json_real(j->logprobs[t]));
     else {

@@ -22,7 +22,7 @@ static void job_free(struct fs_serve_job *j)
   for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
   free(j->stop);
   free(j->sbuf), free(j->prompt_ids), free(j->tokens), free(j->logprobs), free(j->text);
-  free(j->pieces), free(j->piece_off);
+  free(j->pieces), free(j->piece_off), free(j->top_ids), free(j->top_logprobs);
   free(j);
 }
 
@@ -199,33 +199,52 @@ static PetscErrorCode admit(struct fs_serve *s, struct fs_serve_job *j, int *sta
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* the token of piece i: prompt ids, result tokens, then the alternatives (fs_serve_job.pieces) */
+static int32_t piece_id(const struct fs_serve_job *j, int64_t i)
+{
+  if (i < j->n_prompt) return j->prompt_ids[i];
+  i -= j->n_prompt;
+  return i < j->n_tokens ? j->tokens[i] : j->top_ids[i - j->n_tokens];
+}
+
+/* the bytes of a token; "" for an id the tokenizer lacks (a model may have more rows than the tokenizer ids) */
+static PetscErrorCode piece_bytes(struct fs_serve *s, int32_t id, const char **b, size_t *len)
+{
+  PetscFunctionBegin;
+  if (id >= fs_tokenizer_vocab_size(s->tok)) *b = "", *len = 0;
+  else PetscCall(fs_tokenizer_id_bytes(s->tok, id, b, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* copies a finished request's result into its job */
 static PetscErrorCode copy_result(struct fs_serve *s, struct fs_serve_job *j, const struct fs_result *r)
 {
   PetscFunctionBegin;
-  int64_t n = r->n_tokens;
+  int64_t n = r->n_tokens, nt = r->n_top ? n * r->n_top : 0;
   FSMalloc((size_t)(n + 1) * sizeof(int32_t), &j->tokens);
   FSMalloc((size_t)(n + 1) * sizeof(float), &j->logprobs);
+  FSMalloc((size_t)(nt + 1) * sizeof(int32_t), &j->top_ids);
+  FSMalloc((size_t)(nt + 1) * sizeof(float), &j->top_logprobs);
   FSMalloc(r->n_text + 1, &j->text);
   if (n) memcpy(j->tokens, r->tokens, (size_t)n * sizeof(int32_t));
   if (n) memcpy(j->logprobs, r->logprobs, (size_t)n * sizeof(float));
+  if (nt) memcpy(j->top_ids, r->top_ids, (size_t)nt * sizeof(int32_t));
+  if (nt) memcpy(j->top_logprobs, r->top_logprobs, (size_t)nt * sizeof(float));
   memcpy(j->text, r->text, r->n_text + 1);
-  j->n_tokens = n, j->n_text = r->n_text, j->finish = r->finish;
+  j->n_tokens = n, j->n_text = r->n_text, j->finish = r->finish, j->n_top = nt ? r->n_top : 0;
   if (j->want_pieces) {
-    int64_t np = j->n_prompt + n;
+    int64_t np = j->n_prompt + n + nt;
     size_t total = 0, len;
     const char *b;
     FSMalloc((size_t)(np + 1) * sizeof(size_t), &j->piece_off);
     for (int64_t i = 0; i < np; i++) {
-      PetscCall(fs_tokenizer_id_bytes(s->tok, i < j->n_prompt ? j->prompt_ids[i] : j->tokens[i - j->n_prompt], &b,
-                                      &len));
+      PetscCall(piece_bytes(s, piece_id(j, i), &b, &len));
       j->piece_off[i] = total, total += len;
     }
     j->piece_off[np] = total;
     FSMalloc(total + 1, &j->pieces);
     for (int64_t i = 0; i < np; i++) {
-      PetscCall(fs_tokenizer_id_bytes(s->tok, i < j->n_prompt ? j->prompt_ids[i] : j->tokens[i - j->n_prompt], &b,
-                                      &len));
+      PetscCall(piece_bytes(s, piece_id(j, i), &b, &len));
       memcpy(j->pieces + j->piece_off[i], b, len);
     }
   }

@@ -73,7 +73,7 @@ static void fill(struct fs_stream *st)
   for (;;) {
     size_t avail = j->n_sbuf - st->taken;
     done = j->state == FS_JOB_DONE || j->state == FS_JOB_FAILED;
-    n = done ? avail : fs_utf8_complete(j->sbuf + st->taken, avail);
+    n = done || !avail ? avail : fs_utf8_complete(j->sbuf + st->taken, avail); /* sbuf is NULL before any text */
     if (n || done) break;
     double now = fs_serve_now(), until = now + 1.0;
     if (st->deadline > 0 && now >= st->deadline) {

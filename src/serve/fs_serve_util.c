@@ -64,3 +64,8 @@ void fs_serve_timedwait(pthread_cond_t *c, pthread_mutex_t *m, double seconds)
   if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
   pthread_cond_timedwait(c, m, &ts);
 }
+
+json_t *fs_job_piece(const struct fs_serve_job *j, int64_t i)
+{
+  return fs_json_text(j->pieces + j->piece_off[i], j->piece_off[i + 1] - j->piece_off[i]);
+}

@@ -5,3 +5,6 @@ EXTRA_DIST += tests/bench/train_bench.sh tests/bench/train_torch.py
 # weak scaling over CPU data-parallel ranks, with and without the distributed optimizer (ZeRO-1)
 FS_BENCH_RUN += tests/bench/scaling_bench.sh
 EXTRA_DIST += tests/bench/scaling_bench.sh
+# generation: flagscale-infer vs transformers generate(), batch 1 and batch 32, same model and threads
+FS_BENCH_RUN += tests/bench/infer_bench.sh
+EXTRA_DIST += tests/bench/infer_bench.sh tests/bench/infer_torch.py

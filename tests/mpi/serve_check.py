@@ -105,6 +105,63 @@ check("".join(p["choices"][0]["delta"].get("content", "") for p in parts) == msg
       "chat stream content == non-streamed content (same seed)")
 check(load("models.json")["data"][0]["id"] == "tiny", "/v1/models lists the model")
 
+
+
+def gpt2_texts():
+    """id -> text of every GPT-2 token (vocab.json spells bytes with printable characters; invalid UTF-8 becomes
+    U+FFFD as in the server's JSON)"""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    dec = {chr(c): b for b, c in zip(bs, cs)}
+    with open(os.path.join(os.environ["FLAGSCALE_DATA_DIR"], "tokenizers", "gpt2", "vocab.json")) as f:
+        vocab = json.load(f)
+    return {i: bytes(dec[ch] for ch in t).decode("utf-8", "replace") for t, i in vocab.items()}
+
+
+def ref_top(row, n):
+    """[(logprob, id)] of the n most likely tokens of a logits row (larger first, lower id on ties)"""
+    mx = max(row)
+    lse = mx + math.log(sum(math.exp(x - mx) for x in row))
+    return sorted(((x - lse, i) for i, x in enumerate(row)), key=lambda p: (-p[0], p[1]))[:n]
+
+
+import array
+n_prompt = len(ref_a["prompt_ids"])
+with open(os.path.join(tmp, "a.ids")) as f:
+    all_ids = [int(x) for x in f.read().split(",")]
+logits = array.array("f")
+with open(os.path.join(tmp, "a.logits"), "rb") as f:
+    logits.frombytes(f.read())
+V = len(logits) // len(all_ids)
+texts = gpt2_texts()
+lp = load("cmpl_top.json")["choices"][0]["logprobs"]
+tol, worst, ok_top = 2e-4, 0.0, True
+for t, d in enumerate(lp["top_logprobs"]):
+    row = n_prompt - 1 + t  # the row that predicts generated token t
+    ref = ref_top(logits[row * V:(row + 1) * V], 8)
+    vals = list(d.values())
+    ok_top &= len(d) == 5 and all(vals[k] >= vals[k + 1] for k in range(4))
+    ok_top &= list(d)[0] == lp["tokens"][t] and abs(vals[0] - lp["token_logprobs"][t]) < 1e-6  # greedy: the choice
+    for k, (key, v) in enumerate(d.items()):
+        worst = max(worst, abs(v - ref[k][0]))
+        # the k-th alternative is the reference's k-th, or one tied with it within the tolerance
+        ok_top &= any(texts.get(i) == key and abs(l - v) < tol for l, i in ref if abs(l - ref[k][0]) < tol)
+check(ok_top and worst < tol and len(lp["top_logprobs"]) == len(lp["tokens"]),
+      "/v1/completions logprobs 5: the true top-5 of the checkpoint's logits in order (max diff %.2g)" % worst)
+content = load("chat_top.json")["choices"][0]["logprobs"]["content"]
+ok_top = len(content) >= 1
+for c in content:
+    tl = c["top_logprobs"]
+    ok_top &= len(tl) == 3 and tl[0]["token"] == c["token"] and abs(tl[0]["logprob"] - c["logprob"]) < 1e-6
+    ok_top &= all(tl[k]["logprob"] >= tl[k + 1]["logprob"] for k in range(2))
+    ok_top &= all(bytes(a["bytes"]).decode("utf-8", "replace") == a["token"] for a in tl + [c])
+check(ok_top, "chat top_logprobs 3: {token, logprob, bytes}, greedy choice first, in order")
+
 for k in range(1, 7):
     seq, par = load("seq%d.json" % k), load("par%d.json" % k)
     check(seq["completions"][0]["token_ids"] == par["completions"][0]["token_ids"] and
@@ -112,7 +169,7 @@ for k in range(1, 7):
           "concurrent request %d == its one-at-a-time result" % k)
 
 for name, code in (("err_json", 400), ("err_missing", 400), ("err_range", 400), ("err_type", 400),
-                   ("err_path", 404)):
+                   ("err_top", 400), ("err_top2", 400), ("err_path", 404)):
     with open(os.path.join(out, name + ".code")) as f:
         got = int(f.read().strip() or 0)
     body = load(name + ".json")

@@ -3,6 +3,7 @@
 # prompted through flagscale-infer, then served: /health; /batch_func (plain and double-encoded bodies) gives
 # flagscale-infer's tokens (greedy and seeded sampling) and scoring log-probabilities; /stream_func chunks
 # concatenate to the batch text; PUT /api; /v1/completions and /v1/chat/completions with and without streaming;
+# top_logprobs (completions and chat) are the true top-N of the checkpoint's logits (logits_tool), in order;
 # concurrent requests equal their one-at-a-time results; bad input gives 400/404 with a JSON error; /metrics
 # counts the requests; a client that goes away (streaming or not) is cancelled (cache freed); SIGTERM during a request
 # finishes it, then ends the server with status 0.  Checks in tests/mpi/serve_check.py and serve_drain.py.
@@ -62,6 +63,15 @@ M='"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "co
 echo "{$M}" | post chat.json /v1/chat/completions > /dev/null
 echo "{$M, \"stream\": true}" | curl -s -N -X POST "$url/v1/chat/completions" -d @- > "$o/chat_stream.txt"
 curl -s -o "$o/models.json" "$url/v1/models"
+# top_logprobs: the server's alternatives against the checkpoint's own logits (logits_tool on prompt + greedy ids)
+echo "{$C, \"logprobs\": 5}" | post cmpl_top.json /v1/completions > /dev/null
+M0='"messages": [{"role": "user", "content": "Tonight"}], "max_tokens": 6, "temperature": 0'
+echo "{$M0, \"logprobs\": true, \"top_logprobs\": 3}" | post chat_top.json /v1/chat/completions > /dev/null
+ids=$("$PYTHON" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(",".join(map(str, r["prompt_ids"] + r["tokens"])))' \
+  "$tmp/infer1.jsonl")
+"${top_builddir:-.}/tests/ref/logits_tool" -load "$tmp/ckpt" -tokens "$ids" -out "$tmp/a.logits" > "$tmp/tool.log" 2>&1 ||
+  { cat "$tmp/tool.log"; fail "logits_tool"; }
+echo "$ids" > "$tmp/a.ids"
 # concurrency: one at a time, then all at once in the background
 for k in 1 2 3 4 5 6; do
   echo "{\"prompt\": \"Prompt number $k of the union\", \"max_new_tokens\": 16, \"seed\": $k, \"temperature\": 1.0}" > "$o/c$k.req"
@@ -77,6 +87,8 @@ echo '{"prompt": "x", "max_new' | post err_json.json /batch_func > "$o/err_json.
 echo '{"prompt": "x y z"}' | post err_missing.json /batch_func > "$o/err_missing.code"
 echo '{"prompt": "x y z", "max_new_tokens": 3, "top_p": 3}' | post err_range.json /batch_func > "$o/err_range.code"
 echo '[1, 2]' | post err_type.json /v1/completions > "$o/err_type.code"
+echo "{$M0, \"top_logprobs\": 3}" | post err_top.json /v1/chat/completions > "$o/err_top.code"
+echo "{$C, \"logprobs\": 21}" | post err_top2.json /v1/completions > "$o/err_top2.code"
 curl -s -o "$o/err_path.json" -w '%{http_code}' "$url/no/such/path" > "$o/err_path.code"
 curl -s -o "$o/health2.json" "$url/health"
 curl -s -o "$o/metrics.txt" "$url/metrics"

@@ -1,5 +1,5 @@
 """serve_openai.py -- the `openai` Python client against flagscale-serve: a tiny checkpoint is trained, the server
-started on a free 127.0.0.1 port, then completions, chat completions and both streamed go through the client
+started on a free 127.0.0.1 port, then completions, chat completions (with top_logprobs) and both streamed go through the client
 (the streamed text must equal the non-streamed one).  Skips (77) without the openai module."""
 import os
 import signal
@@ -79,6 +79,18 @@ with tempfile.TemporaryDirectory() as tmp:
         t = "".join(ch.choices[0].delta.content or "" for ch in client.chat.completions.create(
             model="tiny", messages=msgs, max_tokens=10, temperature=0.7, seed=5, stream=True) if ch.choices)
         check(t == r.choices[0].message.content, "streamed chat == chat")
+        c = client.completions.create(model="tiny", prompt="The state of the union", max_tokens=4, temperature=0,
+                                      logprobs=3)
+        lp = c.choices[0].logprobs
+        check(len(lp.top_logprobs) == len(lp.tokens) and all(len(d) == 3 for d in lp.top_logprobs) and
+              all(abs(d[t] - l) < 1e-6 for d, t, l in zip(lp.top_logprobs, lp.tokens, lp.token_logprobs)),
+              "completions logprobs=3: 3 alternatives per token, the greedy choice among them")
+        r = client.chat.completions.create(model="tiny", messages=msgs, max_tokens=4, temperature=0, logprobs=True,
+                                           top_logprobs=2)
+        content = r.choices[0].logprobs.content
+        check(len(content) >= 1 and all(len(x.top_logprobs) == 2 and x.top_logprobs[0].token == x.token and
+                                         x.top_logprobs[0].logprob >= x.top_logprobs[1].logprob for x in content),
+              "chat logprobs + top_logprobs=2: the greedy choice first")
         try:
             client.completions.create(model="tiny", prompt="x", max_tokens=3, top_p=5)
             check(False, "top_p 5 refused")

@@ -3,7 +3,9 @@
  *    batch cap and small prompt chunks (forcing queuing and preemption) give identical tokens and logprobs, for
  *    greedy and seeded sampling; every cache block is free at the end;
  *  - greedy output equals argmax decoding by recomputing fs_model_logits over the whole sequence each token;
- *  - scoring (max_new_tokens = 0) returns log_softmax of the full forward at every prompt token;
+ *  - scoring (max_new_tokens = 0) returns log_softmax of the full forward at every prompt token, and its top-5
+ *    alternatives (top_logprobs) are the full forward's 5 most likely tokens in order;
+ *  - fs_top_logprobs ranks like a brute-force scan, ties by lower id;
  *  - stop tokens and stop strings (cut from the text; streamed text never shows them);
  *  - cancellation (a waiting and a running request: finished "cancelled" at once, blocks returned, the callback
  *    told, the other requests' outputs unchanged) and release of finished results;
@@ -144,6 +146,37 @@ static void test_batching(void)
   free(logits);
 }
 
+/* rank k's id of x by brute force: the k-th largest value, lower id first among equal values */
+static int32_t nth_best(const float *x, int V, int k)
+{
+  int32_t best = -1;
+  for (int r = 0; r <= k; r++) {
+    int32_t b = -1;
+    for (int32_t i = 0; i < V; i++) {
+      int after = best < 0 || x[i] < x[best] || (x[i] == x[best] && i > best); /* ranked below the last pick */
+      if (after && (b < 0 || x[i] > x[b])) b = i;
+    }
+    best = b;
+  }
+  return best;
+}
+
+/* fs_top_logprobs on logits with many exact ties: the ranking and values of a brute-force scan */
+static void test_top_logprobs(void)
+{
+  enum { V = 997, N = 20 };
+  float x[V];
+  int32_t ids[N];
+  float lps[N];
+  for (int i = 0; i < V; i++) x[i] = (float)((i * 37) % 11) * 0.5f; /* 11 values, about 90 ids each */
+  fs_top_logprobs(x, V, N, ids, lps);
+  for (int k = 0; k < N; k++) {
+    int32_t want = nth_best(x, V, k);
+    FS_EXPECT(ids[k] == want && fabsf(lps[k] - fs_logprob(x, V, want)) < 1e-6f, "top %d: id %d (want %d)", k,
+              ids[k], want);
+  }
+}
+
 static void test_scoring(void)
 {
   struct fs_engine_opts o;
@@ -155,6 +188,7 @@ static void test_scoring(void)
   FS_EXPECT_OK(fs_engine_create(g_m, NULL, &o, &e));
   struct fs_request r = make_req(1);
   r.max_new_tokens = 0;
+  r.sampling.top_logprobs = 5;
   FS_EXPECT_OK(fs_engine_submit(e, &r, &id));
   FS_EXPECT_OK(fs_engine_run(e));
   const struct fs_result *res = fs_engine_result(e, id);
@@ -166,7 +200,17 @@ static void test_scoring(void)
     float want = fs_logprob(logits + (int64_t)p * V, V, g_prompt[1][p + 1]);
     FS_EXPECT(res->tokens[p] == g_prompt[1][p + 1] && fabsf(res->logprobs[p] - want) < 1e-4f,
               "scoring position %d: %g vs %g", p, res->logprobs[p], want);
+    /* the alternatives: the full forward's top 5 in order (a swap only between values within rounding) */
+    const float *row = logits + (int64_t)p * V;
+    for (int k = 0; res->n_top == 5 && k < 5; k++) {
+      int32_t got = res->top_ids[p * 5 + k], ref = nth_best(row, V, k);
+      FS_EXPECT(fabsf(res->top_logprobs[p * 5 + k] - fs_logprob(row, V, ref)) < 1e-4f &&
+                fabsf(fs_logprob(row, V, got) - fs_logprob(row, V, ref)) < 1e-4f,
+                "position %d alternative %d: id %d (%g), reference id %d (%g)", p, k, got,
+                res->top_logprobs[p * 5 + k], ref, fs_logprob(row, V, ref));
+    }
   }
+  FS_EXPECT(res && res->n_top == 5, "scoring: %d alternatives recorded, 5 asked", res ? res->n_top : -1);
   free(logits);
   fs_engine_destroy(&e);
 }
@@ -394,6 +438,7 @@ int main(int argc, char **argv)
     for (int t = 0; t < MAXP; t++) g_prompt[i][t] = (int32_t)(fs_rng_uniform(key, 100 * i + t) * 5000);
   if (g_tok) {
     test_sampler();
+    test_top_logprobs();
     test_batching();
     test_scoring();
     test_stops();
