@@ -1,7 +1,7 @@
 #!/bin/sh
 # train_bench.sh -- run by `make bench`: training tokens/s of flagscale-pretrain (fast CPU ops) against a plain
 # PyTorch eager LLaMA (train_torch.py) on the same model, batch and thread count, in the same run.  Two models of
-# the CPU anchors (/work/shared/notes/cpu-anchors.md), GPT-2 vocabulary padded to 50304:
+# the CPU anchors (measured on the development machine; doc/benchmarks.md), GPT-2 vocabulary padded to 50304:
 #   tiny:  2 layers, hidden 64, 4 heads, 2 kv heads, ffn 176, batch 8 x 64
 #   small: 6 layers, hidden 384, 6 heads, ffn 1024, batch 8 x 256
 # Each side runs warm-up steps, then the timed ones; prints tokens/s, ms/step and model TFLOP/s (the trainer's

@@ -5,7 +5,7 @@
 #   tests/gpu/device-checks.sh --prepare BUILD_DIR
 #     installs BUILD_DIR into .device/prefix, adds the built GPU test programs under
 #     .device/prefix/libexec/flagscale/gpu-tests, and packs .device/fs-bundle.tar.xz with
-#     /work/shared/tools/device-bundle.sh (or $FS_DEVICE_BUNDLE).  .device/ is kept out of git (.git/info/exclude),
+#     $FS_DEVICE_BUNDLE (default: ../shared/tools/device-bundle.sh beside the project root).  .device/ is kept out of git (.git/info/exclude),
 #     so the session must carry it: run(command="tests/gpu/device-checks.sh", carry=[".device/fs-bundle.tar.xz"]).
 # There (the GPU machine), from the project root:
 #   tests/gpu/device-checks.sh
@@ -18,7 +18,7 @@ set -u
 root=$(pwd)
 if [ "${1:-}" = --prepare ]; then
   build=$(cd "${2:?usage: device-checks.sh --prepare BUILD_DIR}" && pwd) || exit 1
-  bundler=${FS_DEVICE_BUNDLE:-/work/shared/tools/device-bundle.sh}
+  bundler=${FS_DEVICE_BUNDLE:-$top/../shared/tools/device-bundle.sh}
   set -e
   rm -rf "$root/.device/prefix"
   mkdir -p "$root/.device"
