@@ -18,7 +18,7 @@ set -u
 root=$(pwd)
 if [ "${1:-}" = --prepare ]; then
   build=$(cd "${2:?usage: device-checks.sh --prepare BUILD_DIR}" && pwd) || exit 1
-  bundler=${FS_DEVICE_BUNDLE:-$top/../shared/tools/device-bundle.sh}
+  bundler=${FS_DEVICE_BUNDLE:-$root/../shared/tools/device-bundle.sh}
   set -e
   rm -rf "$root/.device/prefix"
   mkdir -p "$root/.device"
