@@ -16,6 +16,8 @@ struct fs_stream {
   enum fs_stream_kind kind;
   double deadline;   /* fs_serve_now() after which the stream ends (0: none) */
   size_t taken;      /* bytes of j->sbuf already formatted */
+  int64_t lp_taken;  /* tokens of j->slp already formatted (their logprobs) */
+  size_t lp_off;     /* completions' text_offset of the next token */
   char *out;         /* formatted bytes not yet sent: out[off..n) */
   size_t n, off, cap;
   int started, ended;

@@ -60,6 +60,19 @@ static json_t *chunk_event(struct fs_stream *st, json_t *choice)
                    "text_completion", "created", (json_int_t)st->created, "model", st->model, "choices", choice);
 }
 
+/* under lock: the logprobs of the tokens whose text has now been released, in order (all = 1: every token left,
+ * for the last chunk: those held back by a stop string that matched); json null when the request asked for none */
+static json_t *chunk_logprobs(struct fs_stream *st, int all)
+{
+  const struct fs_serve_job *j = st->j;
+  if (st->kind == FS_STREAM_PLAIN || !j->want_pieces) return json_null();
+  int64_t t0 = st->lp_taken, t1 = t0;
+  while (t1 < j->slp.n && (all || j->slp.end[t1] <= st->taken)) t1++;
+  struct fs_lp v = fs_stream_lp_view(&j->slp);
+  st->lp_taken = t1;
+  return st->kind == FS_STREAM_SSE_CHAT ? fs_lp_chat(&v, t0, t1) : fs_lp_completion(&v, t0, t1, &st->lp_off);
+}
+
 /* formats the next piece of the stream into st->out; blocks until there is one */
 static void fill(struct fs_stream *st)
 {
@@ -87,30 +100,35 @@ static void fill(struct fs_stream *st)
   if (n && (chunk = malloc(3 * n + 1))) n = fs_utf8_sanitize(chunk, j->sbuf + st->taken, n);
   else n = 0;
   st->taken += raw;
+  json_t *lp = n ? chunk_logprobs(st, 0) : NULL, *lp_end = done ? chunk_logprobs(st, 1) : NULL;
+  int lp_failed = j->slp.failed;
   pthread_mutex_unlock(&s->lock);
   if (st->kind == FS_STREAM_PLAIN) {
     if (n) out_put(st, chunk, n);
   } else {
     if (!st->started && st->kind == FS_STREAM_SSE_CHAT)
-      out_event(st, chunk_event(st, json_pack("{s:i,s:{s:s,s:s},s:n}", "index", 0, "delta", "role", "assistant",
-                                              "content", "", "finish_reason")));
+      out_event(st, chunk_event(st, json_pack("{s:i,s:{s:s,s:s},s:n,s:n}", "index", 0, "delta", "role",
+                                              "assistant", "content", "", "logprobs", "finish_reason")));
     st->started = 1;
     if (n) {
       json_t *text = json_stringn(chunk, n);
       if (st->kind == FS_STREAM_SSE_CHAT)
-        out_event(st, chunk_event(st, json_pack("{s:i,s:{s:o},s:n}", "index", 0, "delta", "content", text,
-                                                "finish_reason")));
-      else out_event(st, chunk_event(st, json_pack("{s:o,s:i,s:n,s:n}", "text", text, "index", 0, "logprobs",
+        out_event(st, chunk_event(st, json_pack("{s:i,s:{s:o},s:O,s:n}", "index", 0, "delta", "content", text,
+                                                "logprobs", lp, "finish_reason")));
+      else out_event(st, chunk_event(st, json_pack("{s:o,s:i,s:O,s:n}", "text", text, "index", 0, "logprobs", lp,
                                                    "finish_reason")));
     }
-    if (done && j->state == FS_JOB_FAILED) {
-      out_event(st, json_pack("{s:{s:s,s:s,s:i}}", "error", "message", j->err, "type", j->status >= 500 ?
-                              "server_error" : "invalid_request_error", "code", j->status));
+    if (done && (j->state == FS_JOB_FAILED || lp_failed)) {
+      int code = j->state == FS_JOB_FAILED ? j->status : 500;
+      out_event(st, json_pack("{s:{s:s,s:s,s:i}}", "error", "message", j->state == FS_JOB_FAILED ? j->err :
+                              "out of memory recording the log-probabilities", "type", code >= 500 ? "server_error" :
+                              "invalid_request_error", "code", code));
     } else if (done) {
       const char *fr = fs_finish_reason(j->finish);
       if (st->kind == FS_STREAM_SSE_CHAT)
-        out_event(st, chunk_event(st, json_pack("{s:i,s:{},s:s}", "index", 0, "delta", "finish_reason", fr)));
-      else out_event(st, chunk_event(st, json_pack("{s:s,s:i,s:n,s:s}", "text", "", "index", 0, "logprobs",
+        out_event(st, chunk_event(st, json_pack("{s:i,s:{},s:O,s:s}", "index", 0, "delta", "logprobs", lp_end,
+                                                "finish_reason", fr)));
+      else out_event(st, chunk_event(st, json_pack("{s:s,s:i,s:O,s:s}", "text", "", "index", 0, "logprobs", lp_end,
                                                    "finish_reason", fr)));
       if (st->include_usage) {
         json_t *o = chunk_event(st, json_pack("{}"));
@@ -124,6 +142,7 @@ static void fill(struct fs_stream *st)
     if (done || timeout) out_put(st, "data: [DONE]\n\n", 14);
   }
   free(chunk);
+  json_decref(lp), json_decref(lp_end);
   if (done || timeout) st->ended = 1;
 }
 
