@@ -125,8 +125,8 @@ void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, i
   }
   sp.top_k = (int)k, sp.seed = (uint64_t)seed, sp.top_logprobs = (int)lp_n;
   n_jobs = n_prompts * (int)n_choices;
-  if (stream && (n_jobs != 1 || echo)) {
-    fs_reply_error(rep, 400, "\"stream\": true takes one prompt, n = 1 and no echo");
+  if (stream && echo) {
+    fs_reply_error(rep, 400, "\"echo\" is not supported with \"stream\": true");
     goto done;
   }
   if (!(jobs = calloc((size_t)n_jobs, sizeof *jobs))) {
@@ -153,17 +153,19 @@ void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, i
   char id[64];
   snprintf(id, sizeof id, "%s-%lld", chat ? "chatcmpl" : "cmpl", next_id());
   if (stream) {
-    jobs[0]->stream = 1;
-    int st = fs_serve_submit(s, jobs, 1);
+    for (int i = 0; i < n_jobs; i++) jobs[i]->stream = 1;
+    int st = fs_serve_submit(s, jobs, n_jobs);
     if (st) {
       fs_reply_error(rep, st, "the server is busy or stopping: retry later");
       goto done;
     }
-    if (!(rep->stream = fs_stream_new(s, jobs[0], chat ? FS_STREAM_SSE_CHAT : FS_STREAM_SSE_COMPLETION))) {
+    if (!(rep->stream = fs_stream_new(s, jobs, n_jobs, chat ? FS_STREAM_SSE_CHAT : FS_STREAM_SSE_COMPLETION))) {
+      for (int i = 0; i < n_jobs; i++) fs_serve_cancel(s, jobs[i]);
       fs_reply_error(rep, 500, "out of memory");
       goto done;
     }
-    jobs[0] = NULL; /* the stream holds it */
+    memset(jobs, 0, (size_t)n_jobs * sizeof *jobs); /* the stream holds them */
+    rep->stream->n_per_prompt = (int)n_choices;
     snprintf(rep->stream->id, sizeof rep->stream->id, "%s", id);
     json_t *so = json_object_get(req, "stream_options");
     rep->stream->include_usage = json_is_true(json_object_get(so, "include_usage"));
