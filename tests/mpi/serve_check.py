@@ -106,6 +106,50 @@ check("".join(p["choices"][0]["delta"].get("content", "") for p in parts) == msg
 check(load("models.json")["data"][0]["id"] == "tiny", "/v1/models lists the model")
 
 
+def stream_choices(name):
+    """{index: [choice of each chunk, in order]} of a stream that ends with [DONE]"""
+    ev = sse(name)
+    check(ev[-1] == "[DONE]", name + " ends with [DONE]")
+    by = {}
+    for e in ev[:-1]:
+        for c in json.loads(e)["choices"]:
+            by.setdefault(c["index"], []).append(c)
+    return by
+
+
+def cmpl_concat(chunks):
+    """the streamed text and the concatenated logprobs lists of one choice; checks that each text chunk's tokens
+    are complete within the text released so far (a token goes out with the chunk that completes its text)"""
+    text, lp, aligned = "", {"tokens": [], "token_logprobs": [], "top_logprobs": [], "text_offset": []}, True
+    for c in chunks:
+        text += c["text"]
+        for k in lp:
+            lp[k] += c["logprobs"][k]
+        aligned &= c["finish_reason"] is not None or text.startswith("".join(lp["tokens"]))
+    return text, lp, aligned
+
+
+cl, by = load("cmpl_lp.json"), stream_choices("cmpl_lp_stream.txt")
+check(sorted(by) == [0, 1] and all(sum(c["finish_reason"] is not None for c in by[i]) == 1 for i in by),
+      "completions stream n = 2: choices 0 and 1, one finish chunk each")
+held = 0
+for i, ref in enumerate(cl["choices"]):
+    text, lp, aligned = cmpl_concat(by.get(i, []))
+    check(text == ref["text"] and lp == ref["logprobs"] and by[i][-1]["finish_reason"] == ref["finish_reason"],
+          "streamed completion %d: text, tokens, token_logprobs, top_logprobs, text_offset == non-streamed" % i)
+    check(aligned, "streamed completion %d: each chunk's tokens lie within the text released so far" % i)
+    held += len(by[i][-1]["logprobs"]["tokens"]) if ref["finish_reason"] == "stop" else 0
+    held += sum(len(c["logprobs"]["tokens"]) > 1 for c in by[i])
+check(held > 0, "the stop strings held text back (tokens released late / with the last chunk)")
+cl, by = load("chat_lp.json"), stream_choices("chat_lp_stream.txt")
+for i, ref in enumerate(cl["choices"]):
+    chunks = by.get(i, [])
+    content = [x for c in chunks if c["logprobs"] for x in c["logprobs"]["content"]]
+    check("".join(c["delta"].get("content", "") for c in chunks) == ref["message"]["content"] and
+          content == ref["logprobs"]["content"] and chunks[0]["delta"].get("role") == "assistant",
+          "streamed chat %d: content and logprobs.content (top_logprobs 2) == non-streamed" % i)
+
+
 
 def gpt2_texts():
     """id -> text of every GPT-2 token (vocab.json spells bytes with printable characters; invalid UTF-8 becomes
@@ -169,7 +213,7 @@ for k in range(1, 7):
           "concurrent request %d == its one-at-a-time result" % k)
 
 for name, code in (("err_json", 400), ("err_missing", 400), ("err_range", 400), ("err_type", 400),
-                   ("err_top", 400), ("err_top2", 400), ("err_path", 404)):
+                   ("err_top", 400), ("err_top2", 400), ("err_echo", 400), ("err_path", 404)):
     with open(os.path.join(out, name + ".code")) as f:
         got = int(f.read().strip() or 0)
     body = load(name + ".json")
