@@ -1,6 +1,6 @@
 /* fs_serve_openai.c -- OpenAI-compatible POST /v1/completions and /v1/chat/completions (with "stream": true as
- * server-sent events).  Extensions: top_k.  Not supported: best_of, suffix, logit_bias, presence/frequency
- * penalties (ignored), token-id prompts, tools (400). */
+ * server-sent events; n choices use seeds seed, seed + 1, ...).  Extensions: top_k.  Not supported: best_of,
+ * suffix, logit_bias, presence/frequency penalties (ignored), token-id prompts, tools, echo with stream (400). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
