@@ -134,6 +134,11 @@ const struct fs_result *fs_engine_result(const struct fs_engine *e, int64_t id)
   return &e->req[id]->res;
 }
 
+const struct fs_result *fs_engine_progress(const struct fs_engine *e, int64_t id)
+{
+  return id < 0 || id >= e->n_req || !e->req[id] ? NULL : &e->req[id]->res;
+}
+
 PetscErrorCode fs_engine_release(struct fs_engine *e, int64_t id)
 {
   PetscFunctionBegin;

@@ -96,6 +96,10 @@ PetscErrorCode fs_engine_step(struct fs_engine *e, int *n_busy);
 PetscErrorCode fs_engine_run(struct fs_engine *e); /* steps until no request is left */
 /* the result of a finished request, owned by the engine; NULL while it runs (and once released) */
 const struct fs_result *fs_engine_result(const struct fs_engine *e, int64_t id);
+/* the result so far of a request that has not been released (running or finished): tokens, logprobs, top_ids and
+ * top_logprobs up to n_tokens, the text up to n_text (running: before any stop-string cut).  Valid until the next
+ * step or release; a streaming server reads it in the token callback to stream token log-probabilities. */
+const struct fs_result *fs_engine_progress(const struct fs_engine *e, int64_t id);
 /* a waiting or running request finishes at once with FS_FINISH_CANCELLED (the tokens so far are its result): its
  * KV blocks go back to the pool and the callback is told (finished = 1).  A finished request is left as it is.
  * Call it between steps (not from the callback). */

@@ -25,6 +25,32 @@
 
 enum fs_job_state { FS_JOB_QUEUED, FS_JOB_RUNNING, FS_JOB_DONE, FS_JOB_FAILED };
 
+/* the log-probabilities of a streamed job's tokens so far (stream && want_pieces), appended by the engine thread
+ * under srv->lock: per token its logprob, its n_top alternatives, the text length through it (`end`: it is streamed
+ * once the stream has released that many bytes of sbuf, in order; a token held back by a stop string that then
+ * matched never is, and goes with the last chunk) and its pieces, interleaved: the token's, then its alternatives' */
+struct fs_stream_lp {
+  int64_t n, cap;
+  int n_top;
+  int failed;            /* out of memory: the stream ends with an error */
+  float *logprobs;       /* (cap) */
+  float *top_logprobs;   /* (cap * n_top) */
+  size_t *end;           /* (cap) */
+  size_t *piece_off;     /* (cap * (1 + n_top) + 1) */
+  char *pieces;
+  size_t cap_pieces;
+};
+
+/* a read-only view of result tokens as token strings: token t's piece is tok0 + t * stride, its alternative k's
+ * alt0 + t * alt_stride + k, piece i being pieces[piece_off[i] .. piece_off[i + 1]) */
+struct fs_lp {
+  const char *pieces;
+  const size_t *piece_off;
+  const float *logprobs, *top_logprobs; /* (t), (t * n_top + k) */
+  int n_top;
+  int64_t tok0, stride, alt0, alt_stride;
+};
+
 struct fs_serve_job {
   /* input, fixed once submitted */
   char *prompt;                /* text to encode (when n_msgs == 0) */
@@ -59,6 +85,7 @@ struct fs_serve_job {
   char *text;                  /* (n_text) */
   size_t n_text;
   enum fs_finish finish;
+  struct fs_stream_lp slp;     /* stream && want_pieces: while it runs, under srv->lock */
   char *pieces;                /* want_pieces: bytes of the prompt ids, the result tokens, then top_ids, */
                                /* at piece_off (n_prompt + n_tokens + n_tokens * n_top + 1) */
   size_t *piece_off;
@@ -144,5 +171,14 @@ size_t fs_utf8_complete(const char *in, size_t n);
 struct json_t *fs_json_text(const char *in, size_t n);
 /* piece i of a want_pieces job (the bytes of one token) as a JSON string */
 struct json_t *fs_job_piece(const struct fs_serve_job *j, int64_t i);
+
+/* log-probabilities (fs_serve_logprobs.c) */
+struct fs_lp fs_job_lp(const struct fs_serve_job *j);      /* of a finished want_pieces job */
+struct fs_lp fs_stream_lp_view(const struct fs_stream_lp *b); /* of a stream's tokens so far */
+/* OpenAI's logprobs of tokens t0..t1: completions {"tokens", "token_logprobs", "top_logprobs", "text_offset"}
+ * (the first text offset is *offset, advanced past the tokens); chat {"content": [{"token", "logprob", "bytes",
+ * "top_logprobs"}]} */
+struct json_t *fs_lp_completion(const struct fs_lp *lp, int64_t t0, int64_t t1, size_t *offset);
+struct json_t *fs_lp_chat(const struct fs_lp *lp, int64_t t0, int64_t t1);
 
 #endif

@@ -148,7 +148,7 @@ void fs_api_stream(struct fs_serve *s, json_t *req, struct fs_reply *rep)
     fs_reply_error(rep, st, "the server is busy or stopping: retry later");
     goto done;
   }
-  if (!(rep->stream = fs_stream_new(s, j, FS_STREAM_PLAIN))) {
+  if (!(rep->stream = fs_stream_new(s, &j, 1, FS_STREAM_PLAIN))) {
     fs_reply_error(rep, 500, "out of memory");
     goto done;
   }

@@ -23,6 +23,7 @@ static void job_free(struct fs_serve_job *j)
   free(j->stop);
   free(j->sbuf), free(j->prompt_ids), free(j->tokens), free(j->logprobs), free(j->text);
   free(j->pieces), free(j->piece_off), free(j->top_ids), free(j->top_logprobs);
+  free(j->slp.logprobs), free(j->slp.top_logprobs), free(j->slp.end), free(j->slp.piece_off), free(j->slp.pieces);
   free(j);
 }
 
@@ -91,12 +92,72 @@ static void fail_job(struct fs_serve *s, struct fs_serve_job *j, int status, con
   pthread_mutex_unlock(&s->lock);
 }
 
+/* the bytes of a token; "" for an id the tokenizer lacks (a model may have more rows than the tokenizer ids) */
+static PetscErrorCode piece_bytes(struct fs_serve *s, int32_t id, const char **b, size_t *len)
+{
+  PetscFunctionBegin;
+  if (id >= fs_tokenizer_vocab_size(s->tok)) *b = "", *len = 0;
+  else PetscCall(fs_tokenizer_id_bytes(s->tok, id, b, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* grows *p to hold n elements of size sz */
+static int grow(void *p, size_t n, size_t sz)
+{
+  void *t = realloc(*(void **)p, n * sz);
+  if (!t) return 1;
+  *(void **)p = t;
+  return 0;
+}
+
+/* under lock: records result token t of r (text bytes through it: end) for j's stream */
+static PetscErrorCode stream_lp_push(struct fs_serve *s, struct fs_stream_lp *b, const struct fs_result *r, int64_t t,
+                                     size_t end)
+{
+  const char *bytes;
+  size_t len;
+
+  PetscFunctionBegin;
+  if (b->n == 0) b->n_top = r->n_top;
+  int per = 1 + b->n_top;
+  if (b->n == b->cap) {
+    size_t cap = (size_t)(2 * b->cap + 16);
+    FSCheck(!grow(&b->logprobs, cap, sizeof(float)) && !grow(&b->top_logprobs, cap * (size_t)b->n_top + 1,
+                                                             sizeof(float)) &&
+            !grow(&b->end, cap, sizeof(size_t)) && !grow(&b->piece_off, cap * (size_t)per + 1, sizeof(size_t)),
+            PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for streamed logprobs");
+    if (b->cap == 0) b->piece_off[0] = 0;
+    b->cap = (int64_t)cap;
+  }
+  b->logprobs[b->n] = r->logprobs[t];
+  b->end[b->n] = end;
+  for (int k = 0; k < per; k++) {
+    int64_t i = b->n * per + k;
+    PetscCall(piece_bytes(s, k ? r->top_ids[t * b->n_top + k - 1] : r->tokens[t], &bytes, &len));
+    if (k) b->top_logprobs[b->n * b->n_top + k - 1] = r->top_logprobs[t * b->n_top + k - 1];
+    if (b->piece_off[i] + len > b->cap_pieces) {
+      size_t cap = 2 * (b->piece_off[i] + len) + 256;
+      FSCheck(!grow(&b->pieces, cap, 1), PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for streamed logprobs");
+      b->cap_pieces = cap;
+    }
+    if (len) memcpy(b->pieces + b->piece_off[i], bytes, len);
+    b->piece_off[i + 1] = b->piece_off[i] + len;
+  }
+  b->n++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static void on_token(void *ctx, int64_t id, int32_t token, const char *bytes, size_t n, int finished)
 {
   struct fs_serve *s = ctx;
   struct fs_serve_job *j = id < s->cap_eid ? s->by_eid[id] : NULL;
   if (!j) return;
   pthread_mutex_lock(&s->lock);
+  if (j->stream && j->want_pieces && !j->slp.failed) { /* this step's token: streamed with the text through it */
+    const struct fs_result *r = fs_engine_progress(s->e, id);
+    for (int64_t t = j->slp.n; r && t < r->n_tokens && !j->slp.failed; t++)
+      if (stream_lp_push(s, &j->slp, r, t, r->n_text)) j->slp.failed = 1;
+  }
   if (token >= 0 && !j->t_first) j->t_first = fs_serve_now();
   if (j->stream && n) {
     if (j->n_sbuf + n > j->cap_sbuf) {
@@ -205,15 +266,6 @@ static int32_t piece_id(const struct fs_serve_job *j, int64_t i)
   if (i < j->n_prompt) return j->prompt_ids[i];
   i -= j->n_prompt;
   return i < j->n_tokens ? j->tokens[i] : j->top_ids[i - j->n_tokens];
-}
-
-/* the bytes of a token; "" for an id the tokenizer lacks (a model may have more rows than the tokenizer ids) */
-static PetscErrorCode piece_bytes(struct fs_serve *s, int32_t id, const char **b, size_t *len)
-{
-  PetscFunctionBegin;
-  if (id >= fs_tokenizer_vocab_size(s->tok)) *b = "", *len = 0;
-  else PetscCall(fs_tokenizer_id_bytes(s->tok, id, b, len));
-  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* copies a finished request's result into its job */

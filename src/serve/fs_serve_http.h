@@ -9,13 +9,24 @@
 
 enum fs_stream_kind { FS_STREAM_PLAIN, FS_STREAM_SSE_COMPLETION, FS_STREAM_SSE_CHAT };
 
-/* one streamed response: the text of one job, as plain chunks or server-sent events */
+/* one choice of a streamed response: a job and how much of it has been formatted */
+struct fs_stream_choice {
+  struct fs_serve_job *j;
+  size_t taken;      /* bytes of j->sbuf already formatted */
+  int64_t lp_taken;  /* tokens of j->slp already formatted (their logprobs) */
+  size_t lp_off;     /* completions' text_offset of the next token */
+  int ended;         /* its last chunk has been formatted */
+};
+
+/* one streamed response: the text of its jobs (OpenAI's choices, index i = job i), as plain chunks (one job) or
+ * server-sent events */
 struct fs_stream {
   struct fs_serve *s;
-  struct fs_serve_job *j;
+  struct fs_stream_choice *c; /* (n_c) */
+  int n_c;
+  int n_per_prompt;  /* choices of one prompt (usage counts each prompt once) */
   enum fs_stream_kind kind;
   double deadline;   /* fs_serve_now() after which the stream ends (0: none) */
-  size_t taken;      /* bytes of j->sbuf already formatted */
   char *out;         /* formatted bytes not yet sent: out[off..n) */
   size_t n, off, cap;
   int started, ended;
@@ -63,7 +74,8 @@ int fs_field_stop(json_t *o, const char *key, struct fs_serve_job *j, struct fs_
 int fs_job_add_stop(struct fs_serve_job *j, const char *stop);
 
 /* streams */
-struct fs_stream *fs_stream_new(struct fs_serve *s, struct fs_serve_job *j, enum fs_stream_kind kind);
+/* takes over the caller's references to jobs[0..n) (submitted); n = 1 for FS_STREAM_PLAIN */
+struct fs_stream *fs_stream_new(struct fs_serve *s, struct fs_serve_job **jobs, int n, enum fs_stream_kind kind);
 ssize_t fs_stream_read(struct fs_stream *st, char *buf, size_t max); /* blocks; -1 at the end */
 void fs_stream_free(struct fs_stream *st);
 const char *fs_finish_reason(enum fs_finish f); /* OpenAI's: "stop" or "length" */

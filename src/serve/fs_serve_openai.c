@@ -1,6 +1,6 @@
 /* fs_serve_openai.c -- OpenAI-compatible POST /v1/completions and /v1/chat/completions (with "stream": true as
- * server-sent events).  Extensions: top_k.  Not supported: best_of, suffix, logit_bias, presence/frequency
- * penalties (ignored), token-id prompts, tools (400). */
+ * server-sent events; n choices use seeds seed, seed + 1, ...).  Extensions: top_k.  Not supported: best_of,
+ * suffix, logit_bias, presence/frequency penalties (ignored), token-id prompts, tools, echo with stream (400). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,59 +76,6 @@ static json_t *usage(int64_t prompt, int64_t completion)
                    (json_int_t)completion, "total_tokens", (json_int_t)(prompt + completion));
 }
 
-/* piece of alternative k of result token t */
-static int64_t top_piece(const struct fs_serve_job *j, int64_t t, int k)
-{
-  return j->n_prompt + j->n_tokens + t * j->n_top + k;
-}
-
-/* /v1/completions: {"tokens", "token_logprobs", "top_logprobs": [{text: logprob} x N per token], "text_offset"} */
-static json_t *completion_logprobs(const struct fs_serve_job *j, int echo)
-{
-  json_t *toks = json_array(), *lps = json_array(), *tops = json_array(), *offs = json_array();
-  size_t off = echo ? strlen(j->prompt) : 0;
-  for (int64_t t = 0; t < j->n_tokens; t++) {
-    int64_t p = j->n_prompt + t;
-    json_array_append_new(toks, fs_job_piece(j, p));
-    json_array_append_new(lps, json_real(j->logprobs[t]));
-    json_array_append_new(offs, json_integer((json_int_t)off));
-    off += j->piece_off[p + 1] - j->piece_off[p];
-    json_t *d = json_object();
-    for (int k = 0; k < j->n_top; k++) { /* two alternatives with the same text keep the likelier (first) */
-      json_t *key = fs_job_piece(j, top_piece(j, t, k));
-      if (key && !json_object_get(d, json_string_value(key)))
-        json_object_set_new(d, json_string_value(key), json_real(j->top_logprobs[t * j->n_top + k]));
-      json_decref(key);
-    }
-    json_array_append_new(tops, d);
-  }
-  return json_pack("{s:o,s:o,s:o,s:o}", "tokens", toks, "token_logprobs", lps, "top_logprobs", tops, "text_offset",
-                   offs);
-}
-
-/* {"token", "logprob", "bytes"} of piece p */
-static json_t *chat_token(const struct fs_serve_job *j, int64_t p, float logprob)
-{
-  json_t *bytes = json_array();
-  for (size_t q = j->piece_off[p]; q < j->piece_off[p + 1]; q++)
-    json_array_append_new(bytes, json_integer((unsigned char)j->pieces[q]));
-  return json_pack("{s:o,s:f,s:o}", "token", fs_job_piece(j, p), "logprob", logprob, "bytes", bytes);
-}
-
-/* /v1/chat/completions: {"content": [{"token", "logprob", "bytes", "top_logprobs": [{token, logprob, bytes}]}]} */
-static json_t *chat_logprobs(const struct fs_serve_job *j)
-{
-  json_t *content = json_array();
-  for (int64_t t = 0; t < j->n_tokens; t++) {
-    json_t *c = chat_token(j, j->n_prompt + t, j->logprobs[t]), *tops = json_array();
-    for (int k = 0; k < j->n_top; k++)
-      json_array_append_new(tops, chat_token(j, top_piece(j, t, k), j->top_logprobs[t * j->n_top + k]));
-    json_object_set_new(c, "top_logprobs", tops);
-    json_array_append_new(content, c);
-  }
-  return json_pack("{s:o}", "content", content);
-}
-
 void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, int chat)
 {
   const char **prompts = NULL;
@@ -178,8 +125,8 @@ void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, i
   }
   sp.top_k = (int)k, sp.seed = (uint64_t)seed, sp.top_logprobs = (int)lp_n;
   n_jobs = n_prompts * (int)n_choices;
-  if (stream && n_jobs != 1) {
-    fs_reply_error(rep, 400, "\"stream\": true takes one prompt and n = 1");
+  if (stream && echo) {
+    fs_reply_error(rep, 400, "\"echo\" is not supported with \"stream\": true");
     goto done;
   }
   if (!(jobs = calloc((size_t)n_jobs, sizeof *jobs))) {
@@ -206,17 +153,19 @@ void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, i
   char id[64];
   snprintf(id, sizeof id, "%s-%lld", chat ? "chatcmpl" : "cmpl", next_id());
   if (stream) {
-    jobs[0]->stream = 1;
-    int st = fs_serve_submit(s, jobs, 1);
+    for (int i = 0; i < n_jobs; i++) jobs[i]->stream = 1;
+    int st = fs_serve_submit(s, jobs, n_jobs);
     if (st) {
       fs_reply_error(rep, st, "the server is busy or stopping: retry later");
       goto done;
     }
-    if (!(rep->stream = fs_stream_new(s, jobs[0], chat ? FS_STREAM_SSE_CHAT : FS_STREAM_SSE_COMPLETION))) {
+    if (!(rep->stream = fs_stream_new(s, jobs, n_jobs, chat ? FS_STREAM_SSE_CHAT : FS_STREAM_SSE_COMPLETION))) {
+      for (int i = 0; i < n_jobs; i++) fs_serve_cancel(s, jobs[i]);
       fs_reply_error(rep, 500, "out of memory");
       goto done;
     }
-    jobs[0] = NULL; /* the stream holds it */
+    memset(jobs, 0, (size_t)n_jobs * sizeof *jobs); /* the stream holds them */
+    rep->stream->n_per_prompt = (int)n_choices;
     snprintf(rep->stream->id, sizeof rep->stream->id, "%s", id);
     json_t *so = json_object_get(req, "stream_options");
     rep->stream->include_usage = json_is_true(json_object_get(so, "include_usage"));
@@ -230,7 +179,10 @@ void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, i
     j = jobs[i];
     if (i % n_choices == 0) n_prompt += j->n_prompt;
     n_completion += j->n_tokens;
-    json_t *logprobs = want_lp ? (chat ? chat_logprobs(j) : completion_logprobs(j, echo)) : json_null();
+    struct fs_lp lp = fs_job_lp(j);
+    size_t off = echo ? strlen(j->prompt) : 0;
+    json_t *logprobs = !want_lp ? json_null() : chat ? fs_lp_chat(&lp, 0, j->n_tokens) :
+                       fs_lp_completion(&lp, 0, j->n_tokens, &off);
     json_t *text = fs_json_text(j->text, j->n_text);
     if (echo) {
       size_t np = strlen(j->prompt);

@@ -6,7 +6,7 @@ FUZZ_CC = clang
 FUZZ_SECONDS = 60
 FUZZ_SRCS = $(srcdir)/src/serve/fs_serve_http.c $(srcdir)/src/serve/fs_serve_fields.c \
 	$(srcdir)/src/serve/fs_serve_api.c $(srcdir)/src/serve/fs_serve_openai.c $(srcdir)/src/serve/fs_serve_stream.c \
-	$(srcdir)/src/serve/fs_serve_util.c $(srcdir)/tests/fuzz/fuzz_request.c
+	$(srcdir)/src/serve/fs_serve_logprobs.c $(srcdir)/src/serve/fs_serve_util.c $(srcdir)/tests/fuzz/fuzz_request.c
 EXTRA_DIST += tests/fuzz/fuzz_request.c tests/fuzz/request.dict tests/fuzz/corpus
 fuzz: libflagscale.a
 	@if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' | \

@@ -2,8 +2,8 @@
  * input is "METHOD URL\n" then the body; fs_serve_route parses it (the double-encoded body, every endpoint's
  * fields, chat messages, stop strings), builds and queues the jobs; a stand-in engine thread answers each job at
  * once with a result made of the prompt's own bytes (arbitrary, so the UTF-8 sanitizing of every reply is
- * fuzzed too), the requested logprobs and top_logprobs; streamed replies are read to their end.  Built and run by
- * `make fuzz`. */
+ * fuzzed too), the requested logprobs and top_logprobs (streamed ones too); streamed replies are read to their
+ * end.  Built and run by `make fuzz`. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,24 @@ static void fake_piece(char *pieces, size_t *off, int64_t k, const char *src, si
   size_t len = n ? 2 : 0;
   for (size_t b = 0; b < len; b++) pieces[off[k] + b] = src[(2 * (size_t)k + b) % n];
   off[k + 1] = off[k] + len;
+}
+
+/* the streamed logprobs of j's nt tokens (interleaved pieces); token t ends at text byte 2 (t + 1) (past the text's
+ * end: held back to the last chunk) */
+static void fake_stream_lp(struct fs_serve_job *j, int64_t nt, int top, const char *src, size_t n)
+{
+  struct fs_stream_lp *b = &j->slp;
+  int64_t np = nt * (1 + top);
+  b->n = b->cap = nt, b->n_top = top;
+  b->logprobs = calloc((size_t)nt + 1, sizeof *b->logprobs);
+  b->top_logprobs = calloc((size_t)(nt * top + 1), sizeof *b->top_logprobs);
+  b->end = calloc((size_t)nt + 1, sizeof *b->end);
+  b->piece_off = calloc((size_t)np + 1, sizeof *b->piece_off);
+  b->pieces = malloc(2 * (size_t)np + 1);
+  if (!b->logprobs || !b->top_logprobs || !b->end || !b->piece_off || !b->pieces) abort();
+  for (int64_t k = 0; k < np; k++) fake_piece(b->pieces, b->piece_off, k, src, n);
+  for (int64_t t = 0; t < nt; t++) b->end[t] = 2 * (size_t)(t + 1), b->logprobs[t] = j->logprobs[t];
+  for (int64_t k = 0; k < nt * top; k++) b->top_logprobs[k] = j->top_logprobs[k];
 }
 
 /* a result for j, as the engine thread would leave it (under the lock) */
@@ -50,6 +68,7 @@ static void fake_result(struct fs_serve_job *j)
     if (!j->sbuf) abort();
     memcpy(j->sbuf, src, n);
   }
+  if (j->stream && j->want_pieces) fake_stream_lp(j, nt, top, src, n);
   j->finish = nt == 8 ? FS_FINISH_LENGTH : FS_FINISH_STOP;
   j->state = FS_JOB_DONE;
 }

@@ -106,6 +106,61 @@ check("".join(p["choices"][0]["delta"].get("content", "") for p in parts) == msg
 check(load("models.json")["data"][0]["id"] == "tiny", "/v1/models lists the model")
 
 
+def stream_choices(name):
+    """{index: [choice of each chunk, in order]} of a stream that ends with [DONE]"""
+    ev = sse(name)
+    check(ev[-1] == "[DONE]", name + " ends with [DONE]")
+    by = {}
+    for e in ev[:-1]:
+        for c in json.loads(e)["choices"]:
+            by.setdefault(c["index"], []).append(c)
+    return by
+
+
+def aligned(texts, counts, ends):
+    """each text chunk but a choice's last (which may also carry an end-of-document token, whose bytes are no text)
+    releases exactly the tokens whose bytes it completes: counts[i] tokens with chunk i, token t ending at byte
+    ends[t] of the text"""
+    got, released, ok = b"", 0, True
+    last = max([i for i, t in enumerate(texts) if t] or [-1])
+    for i, (t, k) in enumerate(zip(texts, counts)):
+        got += t.encode("utf-8")
+        released += k
+        if t and i < last:
+            ok &= released == 0 or ends[released - 1] <= len(got)
+            ok &= released == len(ends) or ends[released] > len(got)
+    return ok and last > 0
+
+
+cl, by = load("cmpl_lp.json"), stream_choices("cmpl_lp_stream.txt")
+check(sorted(by) == [0, 1] and all(sum(c["finish_reason"] is not None for c in by[i]) == 1 for i in by),
+      "completions stream n = 2: choices 0 and 1, one finish chunk each")
+held = 0
+for i, ref in enumerate(cl["choices"]):
+    chunks = by.get(i, [])
+    lp = {k: [x for c in chunks for x in c["logprobs"][k]] for k in ref["logprobs"]}
+    check("".join(c["text"] for c in chunks) == ref["text"] and lp == ref["logprobs"] and
+          chunks[-1]["finish_reason"] == ref["finish_reason"],
+          "streamed completion %d: text, tokens, token_logprobs, top_logprobs, text_offset == non-streamed" % i)
+    ends = ref["logprobs"]["text_offset"][1:] + [math.inf]  # token t ends where t + 1 starts
+    check(aligned([c["text"] for c in chunks], [len(c["logprobs"]["tokens"]) for c in chunks], ends),
+          "streamed completion %d: each chunk carries exactly the tokens whose text it completes" % i)
+    held += len(chunks[-1]["logprobs"]["tokens"]) if ref["finish_reason"] == "stop" else 0
+    held += sum(len(c["logprobs"]["tokens"]) > 1 for c in chunks)
+check(held > 0, "the stop strings held text back (tokens released late / with the last chunk)")
+cl, by = load("chat_lp.json"), stream_choices("chat_lp_stream.txt")
+for i, ref in enumerate(cl["choices"]):
+    chunks = by.get(i, [])
+    content = [x for c in chunks if c["logprobs"] for x in c["logprobs"]["content"]]
+    check("".join(c["delta"].get("content", "") for c in chunks) == ref["message"]["content"] and
+          content == ref["logprobs"]["content"] and chunks[0]["delta"].get("role") == "assistant",
+          "streamed chat %d: content and logprobs.content (top_logprobs 2) == non-streamed" % i)
+    ends = [sum(len(x["bytes"]) for x in content[:t + 1]) for t in range(len(content))]
+    check(aligned([c["delta"].get("content", "") for c in chunks],
+                  [len(c["logprobs"]["content"]) if c["logprobs"] else 0 for c in chunks], ends),
+          "streamed chat %d: each chunk carries exactly the tokens whose text it completes" % i)
+
+
 
 def gpt2_texts():
     """id -> text of every GPT-2 token (vocab.json spells bytes with printable characters; invalid UTF-8 becomes
@@ -169,7 +224,7 @@ for k in range(1, 7):
           "concurrent request %d == its one-at-a-time result" % k)
 
 for name, code in (("err_json", 400), ("err_missing", 400), ("err_range", 400), ("err_type", 400),
-                   ("err_top", 400), ("err_top2", 400), ("err_path", 404)):
+                   ("err_top", 400), ("err_top2", 400), ("err_echo", 400), ("err_path", 404)):
     with open(os.path.join(out, name + ".code")) as f:
         got = int(f.read().strip() or 0)
     body = load(name + ".json")

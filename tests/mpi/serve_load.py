@@ -1,6 +1,7 @@
 """serve_load.py URL PID SECONDS OUT.json -- a load test of flagscale-serve on loopback (stdlib only): 32 client
-threads for SECONDS mix /v1/completions, streamed /v1/chat/completions, /batch_func with 1-3 prompts, GET
-/health and /metrics, and bad requests (malformed JSON, a missing field, a value out of range, an unknown path).
+threads for SECONDS mix /v1/completions, streamed /v1/chat/completions (some n = 2 with logprobs), /batch_func
+with 1-3 prompts, GET /health and /metrics, and bad requests (malformed JSON, a missing field, a value out of
+range, an unknown path).
 Checks: every reply has the status its request calls for (200, or 400/404 for the bad ones; 503 only when the
 queue is full -- the documented overload reply), streams end with [DONE], no connection fails, the server's
 /metrics counts the same 5xx replies as the clients saw, and its resident memory (VmRSS, sampled after a warm-up,
@@ -55,9 +56,10 @@ def one(conn, rng):
             tokens[0] += json.loads(b)["usage"]["completion_tokens"]
     elif k < 0.55:
         kind = "chat_stream"
-        st, b = request(conn, "POST", "/v1/chat/completions", json.dumps({
+        extra = rng.choice([{}, {"n": 2, "logprobs": True, "top_logprobs": 2}])  # streamed logprobs, 2 choices
+        st, b = request(conn, "POST", "/v1/chat/completions", json.dumps(dict({
             "messages": [{"role": "user", "content": "Tonight %d" % rng.randrange(1000)}],
-            "max_tokens": rng.randrange(1, 12), "stream": True, "seed": rng.randrange(100)}))
+            "max_tokens": rng.randrange(1, 12), "stream": True, "seed": rng.randrange(100)}, **extra)))
         ok = st == 503 or (st == 200 and b.endswith(b"data: [DONE]\n\n"))
     elif k < 0.8:
         kind = "batch_func"

@@ -2,7 +2,8 @@
 # test_serve.sh -- flagscale-serve end to end over HTTP on 127.0.0.1 (a free port): a tiny checkpoint is trained,
 # prompted through flagscale-infer, then served: /health; /batch_func (plain and double-encoded bodies) gives
 # flagscale-infer's tokens (greedy and seeded sampling) and scoring log-probabilities; /stream_func chunks
-# concatenate to the batch text; PUT /api; /v1/completions and /v1/chat/completions with and without streaming;
+# concatenate to the batch text; PUT /api; /v1/completions and /v1/chat/completions with and without streaming
+# (streamed logprobs, n = 2 and stop strings included, equal the non-streamed ones);
 # top_logprobs (completions and chat) are the true top-N of the checkpoint's logits (logits_tool), in order;
 # concurrent requests equal their one-at-a-time results; bad input gives 400/404 with a JSON error; /metrics
 # counts the requests; a client that goes away (streaming or not) is cancelled (cache freed); SIGTERM during a request
@@ -63,6 +64,13 @@ M='"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "co
 echo "{$M}" | post chat.json /v1/chat/completions > /dev/null
 echo "{$M, \"stream\": true}" | curl -s -N -X POST "$url/v1/chat/completions" -d @- > "$o/chat_stream.txt"
 curl -s -o "$o/models.json" "$url/v1/models"
+# streamed logprobs == non-streamed ones: seeded sampling, n = 2, stop strings that hold text back (and match)
+L='"prompt": "The state of the union", "max_tokens": 12, "temperature": 0.9, "seed": 11, "n": 2, "logprobs": 3, "stop": [" dangerous wx", " a province"]'
+echo "{$L}" | post cmpl_lp.json /v1/completions > /dev/null
+echo "{$L, \"stream\": true}" | curl -s -N -X POST "$url/v1/completions" -d @- > "$o/cmpl_lp_stream.txt"
+echo "{$M, \"n\": 2, \"logprobs\": true, \"top_logprobs\": 2}" | post chat_lp.json /v1/chat/completions > /dev/null
+echo "{$M, \"n\": 2, \"logprobs\": true, \"top_logprobs\": 2, \"stream\": true}" |
+  curl -s -N -X POST "$url/v1/chat/completions" -d @- > "$o/chat_lp_stream.txt"
 # top_logprobs: the server's alternatives against the checkpoint's own logits (logits_tool on prompt + greedy ids)
 echo "{$C, \"logprobs\": 5}" | post cmpl_top.json /v1/completions > /dev/null
 M0='"messages": [{"role": "user", "content": "Tonight"}], "max_tokens": 6, "temperature": 0'
@@ -89,6 +97,7 @@ echo '{"prompt": "x y z", "max_new_tokens": 3, "top_p": 3}' | post err_range.jso
 echo '[1, 2]' | post err_type.json /v1/completions > "$o/err_type.code"
 echo "{$M0, \"top_logprobs\": 3}" | post err_top.json /v1/chat/completions > "$o/err_top.code"
 echo "{$C, \"logprobs\": 21}" | post err_top2.json /v1/completions > "$o/err_top2.code"
+echo "{$C, \"echo\": true, \"stream\": true}" | post err_echo.json /v1/completions > "$o/err_echo.code"
 curl -s -o "$o/err_path.json" -w '%{http_code}' "$url/no/such/path" > "$o/err_path.code"
 curl -s -o "$o/health2.json" "$url/health"
 curl -s -o "$o/metrics.txt" "$url/metrics"

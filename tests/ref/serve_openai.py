@@ -1,6 +1,6 @@
 """serve_openai.py -- the `openai` Python client against flagscale-serve: a tiny checkpoint is trained, the server
 started on a free 127.0.0.1 port, then completions, chat completions (with top_logprobs) and both streamed go through the client
-(the streamed text must equal the non-streamed one).  Skips (77) without the openai module."""
+(the streamed text and logprobs must equal the non-streamed ones).  Skips (77) without the openai module."""
 import os
 import signal
 import socket
@@ -91,6 +91,29 @@ with tempfile.TemporaryDirectory() as tmp:
         check(len(content) >= 1 and all(len(x.top_logprobs) == 2 and x.top_logprobs[0].token == x.token and
                                          x.top_logprobs[0].logprob >= x.top_logprobs[1].logprob for x in content),
               "chat logprobs + top_logprobs=2: the greedy choice first")
+        # streamed logprobs (two choices each) == the non-streamed ones, through the client's chunk objects
+        kw = dict(model="tiny", prompt="The state of the union", max_tokens=8, temperature=0.9, seed=4, n=2,
+                  logprobs=2, stop=[" the"])
+        c = client.completions.create(**kw)
+        got = {}
+        for ch in client.completions.create(stream=True, **kw):
+            for x in ch.choices:
+                g = got.setdefault(x.index, {"text": "", "tokens": [], "token_logprobs": [], "top_logprobs": [],
+                                             "text_offset": []})
+                g["text"] += x.text
+                for k in ("tokens", "token_logprobs", "top_logprobs", "text_offset"):
+                    g[k] += getattr(x.logprobs, k)
+        check(all(got[x.index] == dict(text=x.text, **x.logprobs.model_dump()) for x in c.choices) and len(got) == 2,
+              "streamed completions logprobs (n = 2) == non-streamed")
+        kw = dict(model="tiny", messages=msgs, max_tokens=6, temperature=0.8, seed=9, n=2, logprobs=True,
+                  top_logprobs=2)
+        r = client.chat.completions.create(**kw)
+        got = {}
+        for ch in client.chat.completions.create(stream=True, **kw):
+            for x in ch.choices:
+                got.setdefault(x.index, []).extend(x.logprobs.content if x.logprobs else [])
+        check(all([t.model_dump() for t in got[x.index]] == [t.model_dump() for t in x.logprobs.content]
+                  for x in r.choices) and len(got) == 2, "streamed chat logprobs.content (n = 2) == non-streamed")
         try:
             client.completions.create(model="tiny", prompt="x", max_tokens=3, top_p=5)
             check(False, "top_p 5 refused")
