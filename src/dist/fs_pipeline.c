@@ -151,7 +151,7 @@ PetscErrorCode fs_pipeline_sync_tied_grads(struct fs_model *m)
   FSCheck(p && p->held && p->local_n_elem < INT_MAX, PETSC_COMM_SELF, PETSC_ERR_PLIB,
           "tied embedding missing on stage %d", m->pp_rank);
   const int peer = m->pp_rank == 0 ? m->pp - 1 : 0;
-  float *g = m->grads + p->offset;
+  float *g = fs_model_grad_at(m, p->offset);
   FSMalloc(p->local_n_elem * sizeof(float), &other);
   PetscErrorCode ierr = MPI_Sendrecv(g, (int)p->local_n_elem, MPI_FLOAT, peer, 3, other, (int)p->local_n_elem,
                                      MPI_FLOAT, peer, 3, m->pp_comm, MPI_STATUS_IGNORE);

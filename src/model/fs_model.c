@@ -50,7 +50,8 @@ PetscErrorCode fs_model_create_pp(const struct fs_model_config *cfg, const struc
   }
   m->layer_begin = m->table.layer_begin, m->layer_end = m->table.layer_end;
   FSCalloc(m->table.n_local * sizeof(float), &m->params);
-  FSCalloc(m->table.n_local * sizeof(float), &m->grads);
+  m->grad_offset = m->table.trainable_offset; /* LoRA: no gradients for the frozen base tensors */
+  FSCalloc(fs_model_grad_n(m) * sizeof(float), &m->grads);
   *out = m;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -131,10 +132,10 @@ float *fs_model_param(struct fs_model *m, enum fs_param_role role, int layer)
 float *fs_model_grad(struct fs_model *m, enum fs_param_role role, int layer)
 {
   const struct fs_param *p = fs_param_find(&m->table, role, layer);
-  return p && !p->frozen ? m->grads + p->offset : NULL;
+  return p && !p->frozen ? fs_model_grad_at(m, p->offset) : NULL;
 }
 
-void fs_model_zero_grad(struct fs_model *m) { memset(m->grads, 0, m->table.n_local * sizeof(float)); }
+void fs_model_zero_grad(struct fs_model *m) { memset(m->grads, 0, fs_model_grad_n(m) * sizeof(float)); }
 
 
 void fs_model_dims(const struct fs_model *m, int B, int T, struct fs_model_dims *d)
@@ -289,7 +290,7 @@ PetscErrorCode fs_model_set_batch(struct fs_model *m, int B, int T)
 void fs_model_memory_bytes(const struct fs_model *m, struct fs_model_memory *mem)
 {
   mem->params = (double)m->table.n_local * sizeof(float);
-  mem->grads = mem->params;
+  mem->grads = (double)fs_model_grad_n(m) * sizeof(float);
   mem->activations = (double)m->act_n_elem * sizeof(float);
 }
 
@@ -301,7 +302,7 @@ PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum)
   for (int i = 0; i < m->table.n; i++) {
     const struct fs_param *p = &m->table.p[i];
     if (p->pp_copy || p->frozen) continue; /* the first stage counts the tied embedding */
-    s[p->tp_split != FS_TP_REPLICATED] += m->ops->sum_squares(m->grads + p->offset, p->local_n_elem);
+    s[p->tp_split != FS_TP_REPLICATED] += m->ops->sum_squares(fs_model_grad_at(m, p->offset), p->local_n_elem);
   }
   PetscCall(fs_allreduce_sum_double(m->tp_comm, &s[1], 1));
   *sum = s[0] + s[1];
@@ -309,7 +310,7 @@ PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-double fs_model_tp_sum_squares(const struct fs_model *m, const float *buf, int64_t first, int64_t n)
+double fs_model_tp_sum_squares(const struct fs_model *m, int64_t first, int64_t n)
 {
   double s = 0;
   for (int i = 0; i < m->table.n; i++) {
@@ -317,7 +318,7 @@ double fs_model_tp_sum_squares(const struct fs_model *m, const float *buf, int64
     int64_t a = p->offset > first ? p->offset : first, b = p->offset + p->local_n_elem;
     if (b > first + n) b = first + n;
     if (a >= b || (p->tp_split == FS_TP_REPLICATED && m->tp_rank) || p->pp_copy || p->frozen) continue;
-    s += m->ops->sum_squares(buf + a, b - a);
+    s += m->ops->sum_squares(fs_model_grad_at(m, a), b - a);
   }
   return s;
 }

@@ -39,7 +39,10 @@ struct fs_model {
   const struct fs_ops *ops;
   struct fs_param_table table;
   float *params;  /* (table.n_local) */
-  float *grads;   /* (table.n_local), same layout; += by backward */
+  /* gradients of the trainable elements [grad_offset, table.n_local) of the same layout (+= by backward):
+   * grad_offset = table.trainable_offset, 0 without LoRA; fs_model_grad_at maps a table offset into it */
+  float *grads;   /* (table.n_local - grad_offset) */
+  int64_t grad_offset;
   /* tensor parallelism: tp_comm has tp ranks (MPI_COMM_SELF and 1 without it); sp = sequence parallel in use */
   MPI_Comm tp_comm;
   int tp, tp_rank, sp;
@@ -96,6 +99,13 @@ PetscErrorCode fs_model_set_positions(struct fs_model *m, const int32_t *pos, in
 /* pointer to this rank's slice of a parameter / its gradient (NULL for a frozen parameter: LoRA) */
 float *fs_model_param(struct fs_model *m, enum fs_param_role role, int layer);
 float *fs_model_grad(struct fs_model *m, enum fs_param_role role, int layer);
+/* the gradient of the element at table offset `offset` (>= m->grad_offset: a trainable one) */
+static inline float *fs_model_grad_at(const struct fs_model *m, int64_t offset)
+{
+  return m->grads + (offset - m->grad_offset);
+}
+/* elements in m->grads */
+static inline int64_t fs_model_grad_n(const struct fs_model *m) { return m->table.n_local - m->grad_offset; }
 /* LoRA: a new model (tensor parallelism 1, same backend) with the configuration of m without adapters and the
  * weights W + (alpha/r) B A of every adapted layer (the base weights of the others); m must have tp = pp = 1 */
 PetscErrorCode fs_model_lora_merged(const struct fs_model *m, struct fs_model **merged);
@@ -106,12 +116,13 @@ void fs_model_zero_grad(struct fs_model *m);
  * ranks, replicated ones and the tied embedding counted once; frozen tensors not at all): the global norm^2 before the data-parallel part.
  * Collective over tp_comm and pp_comm. */
 PetscErrorCode fs_model_grad_sum_squares(const struct fs_model *m, double *sum);
-/* the local part of that sum for elements first .. first+n of a buffer in the parameter layout (a distributed
- * optimizer's shard): replicated tensors count on tp_rank 0 only and the last stage's tied-embedding copy not at
- * all, so summing the results over tp_comm, pp_comm (and the data-parallel shards) gives the global norm^2.  No
- * communication. */
-double fs_model_tp_sum_squares(const struct fs_model *m, const float *buf, int64_t first, int64_t n);
-/* parameters, gradients, activations (for the current batch size) held by this rank */
+/* the local part of that sum for the gradients of the table's elements first .. first+n (a distributed
+ * optimizer's shard; frozen elements are skipped): replicated tensors count on tp_rank 0 only and the last
+ * stage's tied-embedding copy not at all, so summing the results over tp_comm, pp_comm (and the data-parallel
+ * shards) gives the global norm^2.  No communication. */
+double fs_model_tp_sum_squares(const struct fs_model *m, int64_t first, int64_t n);
+/* parameters, gradients (of the trainable parameters only), activations (for the current batch size) held by
+ * this rank */
 void fs_model_memory_bytes(const struct fs_model *m, struct fs_model_memory *mem);
 
 /* Training step on one micro-batch: forward, loss, backward.  tokens, targets (B,T); targets < 0 are masked.

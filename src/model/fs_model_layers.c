@@ -293,7 +293,7 @@ static PetscErrorCode tp_partial_grads(struct fs_model *m, float **saved, int be
   for (int i = 0; i < t->n; i++) {
     const struct fs_param *p = &t->p[i];
     if (!partial_grad(m, p)) continue;
-    float *g = m->grads + p->offset, *s = *saved + k;
+    float *g = fs_model_grad_at(m, p->offset), *s = *saved + k;
     if (begin) {
       memcpy(s, g, p->local_n_elem * sizeof(float));
       memset(g, 0, p->local_n_elem * sizeof(float));

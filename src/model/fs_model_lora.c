@@ -32,9 +32,9 @@ void fs_lora_backward(struct fs_model *m, int l, enum fs_lora_target g, float *d
   const int r = m->cfg.lora_rank, in = (int)pa->local_shape[1], od = (int)pb->local_shape[0];
   float *dts = m->lora_tmp, *dx = m->lora_tmp + N * r;
   /* ts = s x A^T: dB += dout^T ts, d(ts) = dout B; d(x A^T) = s d(ts): dA += that^T x, dx += that A */
-  m->ops->matmul_backward(dts, m->grads + pb->offset, NULL, dout, ts, m->params + pb->offset, N, r, od);
+  m->ops->matmul_backward(dts, fs_model_grad_at(m, pb->offset), NULL, dout, ts, m->params + pb->offset, N, r, od);
   m->ops->scale(dts, lora_scale(&m->cfg), N * r);
-  m->ops->matmul_backward(dx, m->grads + pa->offset, NULL, dts, inp, m->params + pa->offset, N, in, r);
+  m->ops->matmul_backward(dx, fs_model_grad_at(m, pa->offset), NULL, dts, inp, m->params + pa->offset, N, in, r);
   m->ops->add(dinp, dinp, dx, N * in);
 }
 

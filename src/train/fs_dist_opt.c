@@ -44,18 +44,22 @@ PetscErrorCode fs_dist_opt_destroy(struct fs_dist_opt **d)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode fs_dist_opt_reduce_scatter(const struct fs_dist_opt *d, float *grads)
+PetscErrorCode fs_dist_opt_reduce_scatter(const struct fs_dist_opt *d, struct fs_model *m)
 {
   PetscFunctionBegin;
-  /* in place: the input is the whole buffer, the result lands at its start; move it to the shard's place */
-  PetscCallMPI(MPI_Reduce_scatter(MPI_IN_PLACE, grads + d->first, d->counts, MPI_FLOAT, MPI_SUM, d->comm));
-  if (d->lo > d->first) memmove(grads + d->lo, grads + d->first, (size_t)(d->hi - d->lo) * sizeof(float));
+  FSCheck(d->first >= m->grad_offset && d->first + d->n <= m->table.n_local, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+          "distributed optimizer range [%lld, %lld) is outside the trainable parameters", (long long)d->first,
+          (long long)(d->first + d->n));
+  float *g = fs_model_grad_at(m, d->first);
+  /* in place: the input is the whole range, the result lands at its start; move it to the shard's place */
+  PetscCallMPI(MPI_Reduce_scatter(MPI_IN_PLACE, g, d->counts, MPI_FLOAT, MPI_SUM, d->comm));
+  if (d->lo > d->first) memmove(g + (d->lo - d->first), g, (size_t)(d->hi - d->lo) * sizeof(float));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode fs_dist_opt_grad_norm(const struct fs_dist_opt *d, const struct fs_model *m, double *norm)
 {
-  double local = fs_model_tp_sum_squares(m, m->grads, d->lo, d->hi - d->lo), sum;
+  double local = fs_model_tp_sum_squares(m, d->lo, d->hi - d->lo), sum;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Allreduce(&local, &sum, 1, MPI_DOUBLE, MPI_SUM, d->comm));

@@ -31,8 +31,9 @@ PetscErrorCode fs_dist_opt_create(MPI_Comm comm, int64_t n, struct fs_dist_opt *
  * gathered (frozen parameters) */
 PetscErrorCode fs_dist_opt_create_range(MPI_Comm comm, int64_t first, int64_t n, struct fs_dist_opt **d);
 PetscErrorCode fs_dist_opt_destroy(struct fs_dist_opt **d);
-/* grads (the flat buffer): afterwards grads[lo, hi) holds the sum over the ranks of that shard; the rest is undefined */
-PetscErrorCode fs_dist_opt_reduce_scatter(const struct fs_dist_opt *d, float *grads);
+/* the gradients of m (the range must be trainable: first >= m->grad_offset): afterwards those of the shard [lo, hi)
+ * hold the sum over the ranks; the rest of the range is undefined */
+PetscErrorCode fs_dist_opt_reduce_scatter(const struct fs_dist_opt *d, struct fs_model *m);
 /* the global L2 norm of the reduce-scattered gradients: sqrt(sum over the data-parallel shards and the tensor-
  * parallel ranks and pipeline stages of the own shard's sum of squares; tensors replicated over TP and the tied
  * embedding count once).  Collective over the data-parallel and the model's tensor- and pipeline-parallel

@@ -18,10 +18,11 @@ struct fs_adamw {
   int64_t state_bytes;         /* bytes allocated for exp_avg + exp_avg_sq (the memory report) */
 };
 
-/* state for the whole flat buffer (table.n_local) */
+/* state for the trainable parameters [m->grad_offset, table.n_local) (the whole flat buffer without LoRA) */
 PetscErrorCode fs_adamw_create(const struct fs_model *m, double beta1, double beta2, double eps, double weight_decay,
                                struct fs_adamw **opt);
-/* state for the flat range [lo, lo + n) only (0 <= lo, lo + n <= table.n_local; n may be 0) */
+/* state for the flat range [lo, lo + n) only (m->grad_offset <= lo, lo + n <= table.n_local: trainable
+ * parameters, which have gradients; n may be 0) */
 PetscErrorCode fs_adamw_create_range(const struct fs_model *m, double beta1, double beta2, double eps,
                                      double weight_decay, int64_t lo, int64_t n, struct fs_adamw **opt);
 PetscErrorCode fs_adamw_destroy(struct fs_adamw **opt);
@@ -30,7 +31,8 @@ PetscErrorCode fs_adamw_destroy(struct fs_adamw **opt);
 double fs_grad_norm(const struct fs_model *m);
 /* scales gradients so their norm is at most clip (clip <= 0: no clipping); returns the norm before clipping */
 double fs_clip_grad(struct fs_model *m, double clip);
-/* Megatron's clipping with a known global norm: grads[first, first + n) *= clip / (norm + 1e-6) when that is < 1
+/* Megatron's clipping with a known global norm: the gradients of the table's elements [first, first + n)
+ * (trainable ones) *= clip / (norm + 1e-6) when that is < 1
  * (clip <= 0 or a non-finite norm: nothing) */
 void fs_clip_grad_range(struct fs_model *m, double norm, double clip, int64_t first, int64_t n);
 /* one AdamW step at learning rate lr on the parameters in the state's range (from the gradients there) */

@@ -195,11 +195,11 @@ static PetscErrorCode global_batch(struct fs_trainer *t, struct fs_sample_source
     /* gradients of the mean over micro-batches and ranks (of the trainable parameters: LoRA freezes the others);
      * the distributed optimizer needs only its shard */
     const int64_t first = m->table.trainable_offset, n_train = m->table.n_local - first;
-    m->ops->scale(m->grads + first, (float)scale, n_train);
+    m->ops->scale(fs_model_grad_at(m, first), (float)scale, n_train);
     PetscCall(PetscLogEventBegin(ev_allreduce, 0, 0, 0, 0));
-    if (t->dist) PetscCall(fs_dist_opt_reduce_scatter(t->dist, m->grads));
+    if (t->dist) PetscCall(fs_dist_opt_reduce_scatter(t->dist, m));
     else if (t->dp_size > 1)
-      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, m->grads + first, (int)n_train, MPI_FLOAT, MPI_SUM, t->comm));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, fs_model_grad_at(m, first), (int)n_train, MPI_FLOAT, MPI_SUM, t->comm));
     PetscCall(PetscLogEventEnd(ev_allreduce, 0, 0, 0, 0));
   }
   local *= scale;
@@ -214,7 +214,8 @@ PetscErrorCode fs_trainer_step(struct fs_trainer *t, struct fs_sample_source *sr
   double loss;
 
   PetscFunctionBegin;
-  FSCheck(m->table.n_local < INT32_MAX, t->comm, PETSC_ERR_SUP, "gradient buffer above 2^31 elements needs chunked all-reduce");
+  FSCheck(fs_model_grad_n(m) < INT32_MAX, t->comm, PETSC_ERR_SUP,
+          "gradient buffer above 2^31 elements needs chunked all-reduce");
   t->last_lr = fs_lr_at(&t->lr, t->consumed_train_samples);
   fs_model_zero_grad(m);
   PetscCall(global_batch(t, src, t->consumed_train_samples, gbs, 1, &loss));
@@ -353,8 +354,10 @@ PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t)
   const struct fs_model *m = t->model;
   const double MB = 1048576.0;
   /* parameters, gradients, optimizer state, activations, peak RSS: bytes on this rank, then max and min over ranks */
-  double mine[5] = {(double)m->table.n_local * 4, (double)m->table.n_local * 4, (double)t->opt->state_bytes,
-                    (double)m->act_n_elem * 4, peak_rss_bytes()}, hi[5], lo[5];
+  struct fs_model_memory mem;
+  fs_model_memory_bytes(m, &mem); /* LoRA: gradients of the adapters only */
+  double mine[5] = {mem.params, mem.grads, (double)t->opt->state_bytes, mem.activations, peak_rss_bytes()}, hi[5],
+         lo[5];
 
   int wsize;
 

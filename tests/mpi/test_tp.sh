@@ -13,7 +13,7 @@ for np in 2 4; do
   timeout 300 $MPIEXEC -np $np "$model" -dir "$tmp" > "$tmp/model$np.log" 2>&1 \
     || { cat "$tmp/model$np.log"; echo "FAIL: test_tp_model np $np"; exit 1; }
 done
-grep "worst relative" "$tmp/model2.log"
+grep -e "worst relative" -e "gradient bytes" "$tmp/model2.log"
 args="-global_batch_size 8 -train_iters 20 -lr 3e-3 -lr_warmup_iters 3 -lr_decay_style cosine -min_lr 1e-4"
 # run NAME NP OPTIONS...: rank 0 logs to NAME.jsonl, the others to NAME.rest.jsonl (MPMD: one file per writer)
 run() {

@@ -7,7 +7,8 @@
  *   - a checkpoint written at TP = 2 reads at TP = 1 exactly, and one written at TP = 1 reads at TP = 2;
  *   - a head count that TP does not divide is a clear error;
  *   - all of it again for the LLaMA model with LoRA adapters on its seven linear layers (B drawn like the weights,
- *     not zero, so that every adapter gradient is non-zero; frozen tensors have zero gradients on both sides).
+ *     not zero, so that every adapter gradient is non-zero; frozen tensors have no gradients), where the memory
+ *     report's gradient bytes are 4 x the adapter elements this rank holds (counted from the layer shapes).
  * Usage: test_tp_model -dir DIR (scratch directory for the checkpoints) */
 #include <stdlib.h>
 #include <string.h>
@@ -33,23 +34,26 @@ static void global_index(const struct fs_param *p, int r, int64_t i, int64_t j, 
 
 /* max |a - ref| / max |ref| over the true rows of each tensor; worst over tensors.  Tensors whose gradient is
  * zero in exact arithmetic (the key bias: softmax ignores a shift common to all keys) hold only rounding noise,
- * so the scale is at least 1e-3 of the largest value of the model. */
+ * so the scale is at least 1e-3 of the largest value of the model.  grads: va, vr are the models' gradient
+ * buffers (trainable tensors only, from grad_offset); otherwise parameter buffers. */
 static double compare_slices(const struct fs_model *a, const float *va, const struct fs_model *ref, const float *vr,
-                             int exact, const char *label)
+                             int grads, int exact, const char *label)
 {
   double worst = 0, scale = 0;
-  for (int64_t i = 0; i < ref->table.n_local; i++) scale = fmax(scale, fabs(vr[i]));
+  const int64_t base_a = grads ? a->grad_offset : 0, base_r = grads ? ref->grad_offset : 0;
+  for (int64_t i = 0; i < ref->table.n_local - base_r; i++) scale = fmax(scale, fabs(vr[i]));
   for (int k = 0; k < a->table.n; k++) {
     const struct fs_param *p = &a->table.p[k], *q = fs_param_by_name(&ref->table, p->name);
     FS_EXPECT(q != NULL, "%s: %s missing at TP 1", label, p->name);
-    if (!q) continue;
+    if (!q || (grads && p->frozen)) continue;
     double dmax = 0, rmax = 0;
     for (int64_t i = 0; i < p->local_shape[0]; i++)
       for (int64_t j = 0; j < p->local_shape[1]; j++) {
         int64_t gi, gj;
         global_index(p, a->tp_rank, i, j, &gi, &gj);
         if (p->tp_split == FS_TP_VOCAB && gi >= a->cfg.vocab_size) continue; /* padding rows */
-        double x = va[p->offset + i * p->local_shape[1] + j], y = vr[q->offset + gi * q->shape[1] + gj];
+        double x = va[p->offset - base_a + i * p->local_shape[1] + j];
+        double y = vr[q->offset - base_r + gi * q->shape[1] + gj];
         dmax = fmax(dmax, fabs(x - y)), rmax = fmax(rmax, fabs(y));
       }
     double rel = dmax / fmax(rmax, 1e-3 * scale);
@@ -58,6 +62,35 @@ static double compare_slices(const struct fs_model *a, const float *va, const st
     worst = fmax(worst, rel);
   }
   return worst;
+}
+
+/* LoRA: the adapter elements a rank holds at tensor-parallel size tp, from the layer shapes (out, in): a
+ * column-parallel layer's B (out, r) is split by rows and its A (r, in) replicated, a row-parallel layer's A split
+ * by columns and its B replicated */
+static int64_t lora_local_elems(const struct fs_model_config *c, int tp)
+{
+  const int64_t C = c->hidden_size, D = C / c->num_attention_heads, r = c->lora_rank, F = c->ffn_hidden_size;
+  const int64_t q = c->num_attention_heads * D, kv = c->num_query_groups * D;
+  /* q, k, v, o, gate, up, down: out, in, row-parallel */
+  const int64_t lin[FS_LORA_N_TARGETS][3] = {{q, C, 0}, {kv, C, 0}, {kv, C, 0}, {C, q, 1},
+                                             {F, C, 0}, {F, C, 0}, {C, F, 1}};
+  int64_t n = 0;
+  for (int g = 0; g < FS_LORA_N_TARGETS; g++)
+    if (c->lora_targets >> g & 1)
+      n += lin[g][2] ? r * (lin[g][1] / tp) + lin[g][0] * r : r * lin[g][1] + (lin[g][0] / tp) * r;
+  return n * c->num_layers;
+}
+
+/* the memory report counts gradients of the trainable parameters only (LoRA: the adapters) */
+static void check_grad_bytes(const struct fs_model *m, const struct fs_model_config *c, const char *what)
+{
+  struct fs_model_memory mem;
+  fs_model_memory_bytes(m, &mem);
+  const double want = 4.0 * (double)lora_local_elems(c, m->tp);
+  FS_EXPECT(mem.grads == want, "%s: gradient bytes %.0f, want %.0f (4 x the adapter elements)", what, mem.grads, want);
+  if (!g_rank)
+    printf("%s: gradient bytes %.0f (4 x %.0f adapter elements), parameter bytes %.0f\n", what, mem.grads, want / 4,
+           mem.params);
 }
 
 static void make_batch(int32_t *tok, int32_t *tgt, int64_t N, int V)
@@ -98,11 +131,12 @@ static void check_replicated(const struct fs_model *m, const char *label)
 {
   for (int k = 0; k < m->table.n; k++) {
     const struct fs_param *p = &m->table.p[k];
-    if (p->tp_split != FS_TP_REPLICATED) continue;
+    if (p->tp_split != FS_TP_REPLICATED || p->frozen) continue;
+    const float *g = fs_model_grad_at(m, p->offset);
     float *copy = malloc(p->local_n_elem * sizeof(float));
-    memcpy(copy, m->grads + p->offset, p->local_n_elem * sizeof(float));
+    memcpy(copy, g, p->local_n_elem * sizeof(float));
     MPI_Bcast(copy, (int)p->local_n_elem, MPI_FLOAT, 0, m->tp_comm);
-    int same = !memcmp(copy, m->grads + p->offset, p->local_n_elem * sizeof(float)), all;
+    int same = !memcmp(copy, g, p->local_n_elem * sizeof(float)), all;
     MPI_Allreduce(&same, &all, 1, MPI_INT, MPI_MIN, m->tp_comm);
     FS_EXPECT(all, "%s: gradient of replicated %s differs between TP ranks", label, p->name);
     free(copy);
@@ -128,7 +162,7 @@ static void checkpoint_round_trip(const char *label, struct fs_model_config cfg,
   FS_EXPECT_OK(fs_ckpt_open(MPI_COMM_WORLD, path, &r));
   FS_EXPECT_OK(fs_model_read(r, back, path));
   FS_EXPECT_OK(fs_ckpt_close(&r));
-  compare_slices(back, back->params, ref, ref->params, 1, "checkpoint TP 2 -> TP 1");
+  compare_slices(back, back->params, ref, ref->params, 0, 1, "checkpoint TP 2 -> TP 1");
   fs_model_destroy(&back);
   /* TP = 1 writes (every rank holds it all: rows split over all ranks); TP = 2 reads */
   snprintf(path, sizeof path, "%s/%s_tp1.h5", g_dir, label);
@@ -140,7 +174,7 @@ static void checkpoint_round_trip(const char *label, struct fs_model_config cfg,
   FS_EXPECT_OK(fs_ckpt_open(MPI_COMM_WORLD, path, &r));
   FS_EXPECT_OK(fs_model_read(r, back, path));
   FS_EXPECT_OK(fs_ckpt_close(&r));
-  compare_slices(back, back->params, ref, ref->params, 1, "checkpoint TP 1 -> TP 2");
+  compare_slices(back, back->params, ref, ref->params, 0, 1, "checkpoint TP 1 -> TP 2");
   fs_model_destroy(&back);
 }
 
@@ -152,22 +186,25 @@ static void run(const char *label, struct fs_model_config cfg)
   make_batch(tok, tgt, 2 * B * T, V);
   struct fs_model *ref = build(cfg, 1, 0, FS_RECOMPUTE_NONE, FS_RECOMPUTE_UNIFORM, 1);
   step(ref, tok, tgt, B, T, &l_ref);
+  char what[128];
+  snprintf(what, sizeof what, "%s TP 1", label);
+  if (cfg.lora_rank > 0) check_grad_bytes(ref, &cfg, what);
   for (int sp = 0; sp <= 1; sp++) {
-    char what[128];
     snprintf(what, sizeof what, "%s TP 2%s", label, sp ? " SP" : "");
     struct fs_model *m = build(cfg, 2, sp, FS_RECOMPUTE_NONE, FS_RECOMPUTE_UNIFORM, 1);
     step(m, tok, tgt, B, T, &l);
+    if (cfg.lora_rank > 0) check_grad_bytes(m, &cfg, what);
     double rel = fabs(l - l_ref) / fabs(l_ref);
     FS_EXPECT(rel <= 1e-5, "%s: loss %.9g vs %.9g at TP 1", what, l, l_ref);
     g_worst_loss = fmax(g_worst_loss, rel);
-    g_worst_grad = fmax(g_worst_grad, compare_slices(m, m->grads, ref, ref->grads, 0, what));
+    g_worst_grad = fmax(g_worst_grad, compare_slices(m, m->grads, ref, ref->grads, 1, 0, what));
     check_replicated(m, what);
     /* the global gradient norm^2: whole-model helper and the shard helper summed over the TP ranks */
     double s_ref, s_tp, s_part;
     FS_EXPECT_OK(fs_model_grad_sum_squares(ref, &s_ref));
     FS_EXPECT_OK(fs_model_grad_sum_squares(m, &s_tp));
-    double half = fs_model_tp_sum_squares(m, m->grads, 0, m->table.n_local / 2);
-    s_part = half + fs_model_tp_sum_squares(m, m->grads, m->table.n_local / 2, m->table.n_local - m->table.n_local / 2);
+    const int64_t half = m->grad_offset + fs_model_grad_n(m) / 2; /* LoRA: frozen tensors before (skipped) */
+    s_part = fs_model_tp_sum_squares(m, 0, half) + fs_model_tp_sum_squares(m, half, m->table.n_local - half);
     MPI_Allreduce(MPI_IN_PLACE, &s_part, 1, MPI_DOUBLE, MPI_SUM, m->tp_comm);
     FS_EXPECT(fabs(s_tp - s_ref) <= 1e-5 * s_ref && fabs(s_part - s_ref) <= 1e-5 * s_ref,
               "%s: gradient norm^2 %.9g / %.9g vs %.9g at TP 1", what, s_tp, s_part, s_ref);
@@ -181,7 +218,7 @@ static void run(const char *label, struct fs_model_config cfg)
       struct fs_model *mr = build(cfg, 2, sp, rc[i].g, rc[i].me, rc[i].n);
       step(mr, tok, tgt, B, T, &lr);
       FS_EXPECT(lr == l, "%s recompute %s: loss %.17g vs %.17g", what, rc[i].name, lr, l);
-      FS_EXPECT(!memcmp(mr->grads, m->grads, m->table.n_local * sizeof(float)),
+      FS_EXPECT(!memcmp(mr->grads, m->grads, fs_model_grad_n(m) * sizeof(float)),
                 "%s recompute %s: gradients differ", what, rc[i].name);
       FS_EXPECT(mr->act_n_elem < m->act_n_elem, "%s recompute %s: activations %lld not below %lld", what,
                 rc[i].name, (long long)mr->act_n_elem, (long long)m->act_n_elem);

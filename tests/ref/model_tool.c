@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <jansson.h>
 #include "fs_app.h"
 #include "fs_opt.h"
@@ -25,6 +26,19 @@ static PetscErrorCode write_floats(const char *dir, const char *name, const floa
   FSCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
   FSCheck(fwrite(x, sizeof(float), (size_t)n, f) == (size_t)n && !fclose(f), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
           "short write to %s", path);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* the gradients in the parameter layout: zeros for frozen tensors (LoRA), which have none */
+static PetscErrorCode write_grads(const char *dir, const char *name, const struct fs_model *m)
+{
+  float *g;
+  PetscFunctionBegin;
+  FSCalloc(m->table.n_local * sizeof(float), &g);
+  memcpy(g + m->grad_offset, m->grads, fs_model_grad_n(m) * sizeof(float));
+  PetscErrorCode ierr = write_floats(dir, name, g, m->table.n_local);
+  free(g);
+  PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -87,7 +101,7 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
     int64_t n_tok;
     fs_model_zero_grad(m);
     PetscCall(fs_model_forward_backward(m, tokens, targets, NULL, (int)B, (int)T, &loss, &n_tok));
-    if (s == 0) PetscCall(write_floats(out, "grads0.bin", m->grads, m->table.n_local));
+    if (s == 0) PetscCall(write_grads(out, "grads0.bin", m));
     json_array_append_new(losses, json_real(loss));
     PetscCall(fs_adamw_step(opt, m, lr));
   }

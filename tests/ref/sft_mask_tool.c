@@ -91,6 +91,7 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
   PetscCall(fs_tokenizer_create_named("gpt2", &tok));
   cfg.vocab_size = fs_tokenizer_vocab_size(tok);
   PetscCall(fs_model_config_finalize(&cfg, 1));
+  FSCheck(cfg.lora_rank == 0, comm, PETSC_ERR_SUP, "grads.bin is written in the parameter layout: no LoRA here");
   PetscCall(fs_model_create(&cfg, &fs_ops_cpu, &m));
   PetscCall(fs_model_init_params(m, (uint64_t)a.seed));
   PetscCall(fs_trainer_create(comm, m, &a, &t));
