@@ -29,5 +29,6 @@ PetscErrorCode fs_infer_model_load(MPI_Comm comm, const struct fs_infer_layout *
           (long long)tp);
   PetscCall(fs_model_create_from_checkpoint_tp(comm, size > 1 ? comm : MPI_COMM_NULL, load, &fs_ops_cpu, m));
   PetscCall(fs_model_lora_merge_in_place(m)); /* a LoRA checkpoint: W + (alpha/r) B A, on each rank's slices */
+  fs_model_release_grads(*m); /* generation never runs backward */
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -137,6 +137,13 @@ float *fs_model_grad(struct fs_model *m, enum fs_param_role role, int layer)
 
 void fs_model_zero_grad(struct fs_model *m) { memset(m->grads, 0, fs_model_grad_n(m) * sizeof(float)); }
 
+void fs_model_release_grads(struct fs_model *m)
+{
+  FSFree(&m->grads);
+  for (int i = 0; i < m->table.n; i++) m->table.p[i].frozen = 1;
+  m->grad_offset = m->table.n_local;
+}
+
 
 void fs_model_dims(const struct fs_model *m, int B, int T, struct fs_model_dims *d)
 {

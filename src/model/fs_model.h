@@ -104,10 +104,14 @@ static inline float *fs_model_grad_at(const struct fs_model *m, int64_t offset)
 {
   return m->grads + (offset - m->grad_offset);
 }
+/* inference: frees the gradient buffer and freezes every parameter (fs_model_grad then returns NULL; backward
+ * must not be called again).  The memory report counts no gradients. */
+void fs_model_release_grads(struct fs_model *m);
 /* elements in m->grads */
 static inline int64_t fs_model_grad_n(const struct fs_model *m) { return m->table.n_local - m->grad_offset; }
-/* LoRA: a new model (tensor parallelism 1, same backend) with the configuration of m without adapters and the
- * weights W + (alpha/r) B A of every adapted layer (the base weights of the others); m must have tp = pp = 1 */
+/* LoRA: a new model (same backend and tensor-parallel communicator) with the configuration of m without adapters
+ * and the weights W + (alpha/r) B A of every adapted layer (the base weights of the others), each rank merging its
+ * own slices; m must have pp = 1 */
 PetscErrorCode fs_model_lora_merged(const struct fs_model *m, struct fs_model **merged);
 /* replaces *m by its merged model when it has adapters (inference, export); logs what it did */
 PetscErrorCode fs_model_lora_merge_in_place(struct fs_model **m);
