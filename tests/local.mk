@@ -15,6 +15,8 @@ print-san-tests:
 	@echo $(filter tests/unit/test_%,$(check_PROGRAMS)) $(FS_SAN_TESTS)
 .PHONY: print-san-tests
 EXTRA_DIST += tests/run.sh tests/summary.sh
+# what the Python reference tests share (tests/ref/*.py import them)
+EXTRA_DIST += tests/ref/refcheck.py tests/ref/torch_ref.py
 # GPU tests: built when CUDA is configured, skip (77) without a GPU
 if HAVE_CUDA
 check_PROGRAMS += tests/gpu/test_cuda_convert

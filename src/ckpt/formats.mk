@@ -9,4 +9,4 @@ tests_unit_test_safetensors_SOURCES = tests/unit/test_safetensors.c
 tests_unit_test_gguf_SOURCES = tests/unit/test_gguf.c
 tests_ref_formats_tool_SOURCES = tests/ref/formats_tool.c
 EXTRA_DIST += tests/unit/test_safetensors_py.sh tests/unit/test_gguf_py.sh tests/ref/formats_safetensors.py \
-	tests/ref/formats_gguf.py
+	tests/ref/formats_gguf.py tests/ref/formats_py.sh

@@ -1,14 +1,11 @@
 /* fs_gguf.c -- the validating mmap reader of GGUF v2/v3 files (fs_gguf.h): every length, count, type and offset
  * is checked against the file before use, so a corrupt or truncated file gives a message, never a crash. */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "fs_gguf.h"
+#include "fs_file.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "fs_gguf.c reads little-endian GGUF files in bulk: port it before using a big-endian host"
@@ -317,31 +314,14 @@ static PetscErrorCode parse(struct fs_gguf *g)
 PetscErrorCode fs_gguf_open(const char *path, struct fs_gguf **out)
 {
   struct fs_gguf *g;
-  struct stat sb;
-  int fd;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   *out = NULL;
   FSCalloc(sizeof *g, &g);
   g->path = strdup(path);
-  fd = open(path, O_RDONLY);
-  if (fd < 0) {
-    int e = errno;
-    PetscCall(fs_gguf_close(&g));
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open GGUF file %s: %s", path, strerror(e));
-  }
-  if (fstat(fd, &sb) == 0 && sb.st_size > 0) {
-    g->map_bytes = (size_t)sb.st_size;
-    g->map = mmap(NULL, g->map_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (g->map == MAP_FAILED) g->map = NULL;
-  }
-  close(fd);
-  if (!g->map && g->map_bytes) {
-    PetscCall(fs_gguf_close(&g));
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot memory-map GGUF file %s: %s", path, strerror(errno));
-  }
-  ierr = parse(g);
+  ierr = fs_map_file(path, "GGUF file", &g->map, &g->map_bytes);
+  if (!ierr) ierr = parse(g);
   if (ierr) {
     PetscCall(fs_gguf_close(&g));
     PetscCall(ierr);
@@ -368,7 +348,7 @@ PetscErrorCode fs_gguf_close(struct fs_gguf **pg)
   for (int64_t i = 0; i < g->n_tensors; i++) free(g->tensors[i].name);
   free(g->kv);
   free(g->tensors);
-  if (g->map) munmap(g->map, g->map_bytes);
+  fs_unmap_file(g->map, g->map_bytes);
   free(g->path);
   free(g);
   *pg = NULL;

@@ -1,14 +1,11 @@
 /* fs_safetensors.c -- the validating mmap reader of one safetensors file (fs_safetensors.h) */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <jansson.h>
 #include "fs_safetensors.h"
+#include "fs_file.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "fs_safetensors.c reads little-endian data in bulk: port it before using a big-endian host"
@@ -211,31 +208,14 @@ static PetscErrorCode parse_header(struct fs_safetensors *st)
 PetscErrorCode fs_safetensors_open(const char *path, struct fs_safetensors **out)
 {
   struct fs_safetensors *st;
-  struct stat sb;
-  int fd;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   *out = NULL;
   FSCalloc(sizeof *st, &st);
   st->path = strdup(path);
-  fd = open(path, O_RDONLY);
-  if (fd < 0) {
-    int e = errno;
-    PetscCall(fs_safetensors_close(&st));
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open safetensors file %s: %s", path, strerror(e));
-  }
-  if (fstat(fd, &sb) == 0 && sb.st_size > 0) {
-    st->map_bytes = (size_t)sb.st_size;
-    st->map = mmap(NULL, st->map_bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (st->map == MAP_FAILED) st->map = NULL;
-  }
-  close(fd);
-  if (!st->map && st->map_bytes) {
-    PetscCall(fs_safetensors_close(&st));
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot memory-map safetensors file %s: %s", path, strerror(errno));
-  }
-  ierr = parse_header(st);
+  ierr = fs_map_file(path, "safetensors file", &st->map, &st->map_bytes);
+  if (!ierr) ierr = parse_header(st);
   if (ierr) {
     PetscCall(fs_safetensors_close(&st));
     PetscCall(ierr);
@@ -250,7 +230,7 @@ PetscErrorCode fs_safetensors_close(struct fs_safetensors **pst)
 
   PetscFunctionBegin;
   if (!st) PetscFunctionReturn(PETSC_SUCCESS);
-  if (st->map) munmap(st->map, st->map_bytes);
+  fs_unmap_file(st->map, st->map_bytes);
   for (int i = 0; i < st->n_tensors && st->tensors; i++) free(st->tensors[i].name);
   for (int i = 0; i < st->n_meta; i++) {
     free(st->meta_keys[i]);

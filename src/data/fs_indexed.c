@@ -3,11 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
-#include <fcntl.h>
-#include <unistd.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include "fs_indexed.h"
+#include "fs_file.h"
 
 /* The format is little-endian and the arrays are read and written in bulk. */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -266,27 +263,11 @@ static uint64_t get_u64(const unsigned char *p)
 /* maps a whole file read-only; an empty file maps to NULL */
 static PetscErrorCode map_file(const char *path, void **map, int64_t *n_bytes)
 {
-  struct stat st;
-  int fd;
+  size_t n;
 
   PetscFunctionBegin;
-  fd = open(path, O_RDONLY);
-  FSCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s: %s", path, strerror(errno));
-  if (fstat(fd, &st) < 0) {
-    int e = errno;
-    close(fd);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot stat %s: %s", path, strerror(e));
-  }
-  *n_bytes = (int64_t)st.st_size;
-  *map = NULL;
-  if (st.st_size > 0) {
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-    int e = errno;
-    close(fd);
-    FSCheck(p != MAP_FAILED, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot memory-map %s (%" PRId64 " bytes): %s",
-            path, *n_bytes, strerror(e));
-    *map = p;
-  } else close(fd);
+  PetscCall(fs_map_file(path, NULL, map, &n));
+  *n_bytes = (int64_t)n;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -400,8 +381,8 @@ PetscErrorCode fs_indexed_close(struct fs_indexed **ds)
 
   PetscFunctionBegin;
   if (!x) PetscFunctionReturn(PETSC_SUCCESS);
-  if (x->idx_map) munmap(x->idx_map, (size_t)x->idx_map_bytes);
-  if (x->bin_map) munmap(x->bin_map, (size_t)x->bin_map_bytes);
+  fs_unmap_file(x->idx_map, (size_t)x->idx_map_bytes);
+  fs_unmap_file(x->bin_map, (size_t)x->bin_map_bytes);
   free(x->index_copy);
   free(x);
   *ds = NULL;

@@ -1,13 +1,11 @@
 /* fs_npy.c -- .npy write (via temp file + rename) and read (mmap) */
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "fs_npy.h"
+#include "fs_file.h"
 
 static const char npy_magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
@@ -116,31 +114,22 @@ static PetscErrorCode parse_header(struct fs_npy *npy, const char *h, const char
 PetscErrorCode fs_npy_open(const char *path, struct fs_npy **npy_out)
 {
   struct fs_npy *npy = NULL;
-  struct stat st;
-  int fd;
+  void *map;
+  size_t n_map;
 
   PetscFunctionBegin;
   *npy_out = NULL;
-  fd = open(path, O_RDONLY);
-  FSCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s: %s", path, strerror(errno));
-  if (fstat(fd, &st) != 0) {
-    close(fd);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot stat %s", path);
-  }
-  void *map = st.st_size > 0 ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
-  close(fd);
-  FSCheck(map != MAP_FAILED, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot map %s (%lld bytes): %s", path,
-          (long long)st.st_size, strerror(errno));
+  PetscCall(fs_map_file(path, NULL, &map, &n_map)); /* an empty file is not a valid .npy file, below */
   FSCalloc(sizeof *npy, &npy);
   npy->map = map;
-  npy->map_bytes = (int64_t)st.st_size;
+  npy->map_bytes = (int64_t)n_map;
   const unsigned char *b = map;
   int64_t hlen = -1, hstart = 0;
-  if (st.st_size >= 10 && memcmp(b, npy_magic, 6) == 0) {
+  if (n_map >= 10 && memcmp(b, npy_magic, 6) == 0) {
     if (b[6] == 1) {
       hlen = b[8] | b[9] << 8;
       hstart = 10;
-    } else if ((b[6] == 2 || b[6] == 3) && st.st_size >= 12) {
+    } else if ((b[6] == 2 || b[6] == 3) && n_map >= 12) {
       hlen = (int64_t)b[8] | (int64_t)b[9] << 8 | (int64_t)b[10] << 16 | (int64_t)b[11] << 24;
       hstart = 12;
     }
@@ -158,7 +147,7 @@ PetscErrorCode fs_npy_open(const char *path, struct fs_npy **npy_out)
     npy->data = b + hstart + hlen;
   }
   if (ierr) {
-    munmap(map, (size_t)st.st_size);
+    fs_unmap_file(map, n_map);
     free(npy);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
             "%s is not a valid .npy file or is truncated; delete it and it will be rebuilt", path);
@@ -171,7 +160,7 @@ PetscErrorCode fs_npy_close(struct fs_npy **npy)
 {
   PetscFunctionBegin;
   if (*npy) {
-    if ((*npy)->map) munmap((*npy)->map, (size_t)(*npy)->map_bytes);
+    fs_unmap_file((*npy)->map, (size_t)(*npy)->map_bytes);
     FSFree(npy);
   }
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -6,13 +6,12 @@
 #include <string.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <jansson.h>
 #include "fs_preprocess.h"
 #include "fs_indexed.h"
+#include "fs_file.h"
 #include "fs_tokenizer_options.h"
 #include "fs_opt.h"
 #include "fs_log.h"
@@ -454,29 +453,14 @@ static PetscErrorCode report_faults(MPI_Comm comm, struct pp_state *st, int64_t 
 
 static PetscErrorCode map_input(const char *path, char **buf, int64_t *n_bytes)
 {
-  struct stat st;
-  int fd;
+  void *map;
+  size_t n;
 
   PetscFunctionBegin;
-  fd = open(path, O_RDONLY);
-  FSCheck(fd >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open the input %s: %s", path, strerror(errno));
-  if (fstat(fd, &st) < 0) {
-    int e = errno;
-    close(fd);
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot stat %s: %s", path, strerror(e));
-  }
-  FSCheck(S_ISREG(st.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
-          "the input %s is not a regular file (decompress it first, e.g. xz -dk)", path);
-  *n_bytes = (int64_t)st.st_size;
-  *buf = NULL;
-  if (st.st_size > 0) {
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd);
-    FSCheck(p != MAP_FAILED, PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "cannot memory-map %s: %s", path, strerror(e));
-    madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
-    *buf = p;
-  } else close(fd);
+  PetscCall(fs_map_file(path, "the input", &map, &n));
+  if (map) madvise(map, n, MADV_SEQUENTIAL);
+  *buf = map;
+  *n_bytes = (int64_t)n;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -487,7 +471,7 @@ PetscErrorCode fs_preprocess_run(MPI_Comm comm, const char *app, const char *sum
   PetscBool stop;
   int rank, size;
   char *buf = NULL;
-  int64_t n_bytes, begin, end, n_newlines = 0, first_line = 0, n_bad = 0;
+  int64_t n_bytes = 0, begin, end, n_newlines = 0, first_line = 0, n_bad = 0;
   int64_t tot[3], loc[3];
   double t0, t_tok, t1;
 
@@ -523,7 +507,7 @@ PetscErrorCode fs_preprocess_run(MPI_Comm comm, const char *app, const char *sum
 
   t_tok = MPI_Wtime();
   PetscCall(process_range(&st, buf, begin, end, first_line + 1, size, t_tok));
-  if (buf) munmap(buf, (size_t)n_bytes);
+  fs_unmap_file(buf, (size_t)n_bytes);
   PetscCall(report_faults(comm, &st, &n_bad));
 
   for (int k = 0; k < o.n_keys; k++) {

@@ -6,6 +6,6 @@ TESTS += tests/unit/test_sft_data
 tests_unit_test_sft_data_SOURCES = tests/unit/test_sft_data.c
 # loss masks through the trainer equal a PyTorch reference that drops the masked targets
 check_PROGRAMS += tests/ref/sft_mask_tool
-tests_ref_sft_mask_tool_SOURCES = tests/ref/sft_mask_tool.c
+tests_ref_sft_mask_tool_SOURCES = tests/ref/sft_mask_tool.c tests/ref/ref_tool.c tests/ref/ref_tool.h
 TESTS += tests/ref/test_sft_mask.sh
 EXTRA_DIST += tests/ref/test_sft_mask.sh tests/ref/sft_mask_torch.py

@@ -1,6 +1,7 @@
 /* fs_pretrain.c -- the pretraining app's logic */
 #include <string.h>
 #include "fs_pretrain.h"
+#include "fs_app_common.h"
 #include "fs_gpt_data.h"
 #include "fs_log.h"
 #include "fs_model.h"
@@ -8,7 +9,6 @@
 #include "fs_tokenizer_options.h"
 #include "fs_trainer.h"
 #include "fs_train_ckpt.h"
-#include "fs_layout.h"
 
 struct split_ctx {
   const struct fs_gpt_data *data;
@@ -28,6 +28,7 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   struct fs_model_config cfg;
   struct fs_train_args targs;
   struct fs_tokenizer_opts topts;
+  struct fs_parallel_opts po;
   struct fs_tokenizer *tok = NULL;
   struct fs_model *m = NULL;
   struct fs_trainer *t = NULL;
@@ -35,7 +36,6 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   struct fs_layout *layout = NULL;
   char data_path[FS_OPT_STRLEN], split[FS_OPT_STRLEN], cache[FS_OPT_STRLEN], desc[512];
   PetscBool stop;
-  int device;
 
   PetscFunctionBegin;
   fs_model_config_default(&cfg);
@@ -49,48 +49,21 @@ PetscErrorCode fs_pretrain_run(MPI_Comm comm, const char *app, const char *summa
   PetscCall(fs_opt_string("-split", "969,30,1", "train,valid,test proportions of the documents", split, NULL));
   PetscCall(fs_opt_string("-data_cache_path", "", "where sample indices are cached (default: beside the data)", cache, NULL));
   PetscCall(fs_train_args_from_options(&targs));
-  fs_opt_section("Parallelism and precision");
-  int64_t tp, pp;
-  double initial_scale, min_scale;
-  PetscBool sp, bf16, fp16;
-  PetscCall(fs_opt_int("-tensor_model_parallel_size", 1, "tensor-parallel ranks (Megatron: heads, FFN and vocabulary split; keep within a node)", &tp, NULL));
-  PetscCall(fs_opt_int("-pipeline_model_parallel_size", 1, "pipeline stages (layers split evenly, 1F1B schedule; must divide -num_layers)", &pp, NULL));
-  PetscCall(fs_opt_bool("-sequence_parallel", PETSC_FALSE, "sequence parallelism (needs tensor parallelism)", &sp, NULL));
-  PetscCall(fs_opt_bool("-bf16", PETSC_FALSE, "bf16 mixed precision (GPU backend; the CPU backend trains in fp32)", &bf16, NULL));
-  PetscCall(fs_opt_bool("-fp16", PETSC_FALSE, "fp16 mixed precision with dynamic loss scaling (GPU backend)", &fp16, NULL));
-  PetscCall(fs_opt_real("-initial_loss_scale", 4294967296.0, "fp16: initial loss scale", &initial_scale, NULL));
-  PetscCall(fs_opt_real("-min_loss_scale", 1.0, "fp16: smallest loss scale", &min_scale, NULL));
-  fs_opt_section("System");
-  PetscCall(fs_opt_enum("-device", "cpu", 0, "compute device (the CUDA backend is not wired into training yet)", &device,
-                        NULL));
+  PetscCall(fs_parallel_options(&po));
   PetscCall(fs_opt_finish(comm, app, summary, &stop));
   if (stop) PetscFunctionReturn(PETSC_SUCCESS);
 
-  FSCheck(pp >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-pipeline_model_parallel_size must be >= 1 (got %lld)",
-          (long long)pp);
-  FSCheck(tp >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-tensor_model_parallel_size must be >= 1 (got %lld)", (long long)tp);
-  if (sp && tp == 1) fs_log_warn("-sequence_parallel needs -tensor_model_parallel_size > 1: ignored");
-  cfg.sequence_parallel = sp && tp > 1;
-  FSCheck(!bf16 && !fp16, comm, PETSC_ERR_SUP,
-          "-bf16/-fp16 need the GPU backend, which training cannot use yet; the CPU backend trains in fp32: drop the "
-          "option");
   FSCheck(data_path[0], comm, PETSC_ERR_ARG_WRONG, "%s needs -data_path (a preprocessed dataset prefix)", app);
   FSCheck(cfg.num_layers > 0 && cfg.hidden_size > 0 && cfg.num_attention_heads > 0, comm, PETSC_ERR_ARG_WRONG,
           "give the model: -num_layers, -hidden_size, -num_attention_heads (or an option file from share/flagscale/configs)");
-  PetscCall(fs_layout_create(comm, (int)tp, (int)pp, &layout));
+  PetscCall(fs_parallel_setup(comm, &po, &cfg, &layout));
   PetscCall(fs_tokenizer_create_from_opts(&topts, &tok));
   cfg.vocab_size = fs_tokenizer_vocab_size(tok);
   PetscCall(fs_tokenizer_destroy(&tok));
-  PetscCall(fs_model_config_finalize(&cfg, (int)tp));
+  PetscCall(fs_model_config_finalize(&cfg, (int)po.tp));
   fs_model_config_describe(&cfg, desc, sizeof desc);
   fs_log_info("%s: %s", app, desc);
-  FSCheck(cfg.num_layers % pp == 0, comm, PETSC_ERR_ARG_INCOMP,
-          "-pipeline_model_parallel_size %lld must divide -num_layers %d: every stage holds the same number of layers",
-          (long long)pp, cfg.num_layers);
-  PetscCall(fs_model_create_pp(&cfg, &fs_ops_cpu, layout->tp_comm, layout->pp_comm, &m));
-  fs_log_info("parameters: %lld (%lld with the padded vocabulary)", (long long)(m->table.n_global -
-              (int64_t)(cfg.padded_vocab_size - cfg.vocab_size) * cfg.hidden_size *
-              (cfg.untie_embeddings_and_output_weights ? 2 : 1)), (long long)m->table.n_global);
+  PetscCall(fs_app_model_create(&cfg, layout, &m));
   PetscCall(fs_model_init_params(m, (uint64_t)targs.seed));
   PetscCall(fs_trainer_create(layout->dp_comm, m, &targs, &t));
   t->world = layout->world; /* checkpoints and stop decisions involve every TP, PP and DP rank */

@@ -1,4 +1,5 @@
-# tests/bench: benchmarks run by make bench
+# tests/bench: benchmarks run by make bench (the scripts that run the apps source bench_common.sh)
+EXTRA_DIST += tests/bench/bench_common.sh
 # training tokens/s of flagscale-pretrain vs a plain PyTorch eager LLaMA, same model/batch/threads (2)
 FS_BENCH_RUN += tests/bench/train_bench.sh
 EXTRA_DIST += tests/bench/train_bench.sh tests/bench/train_torch.py

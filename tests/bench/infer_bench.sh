@@ -10,23 +10,15 @@
 # engine's decode-only tokens/s.  Prints the ratio ours/transformers.  FS_BENCH_THREADS (default 2); TORCH_PYTHON
 # (default /usr/bin/python3).  Without torch/transformers ours is still measured, then exit 77.
 set -e
-: "${top_srcdir:=.}" "${top_builddir:=.}"
+. "${top_srcdir:-.}/tests/bench/bench_common.sh"
 py=${TORCH_PYTHON:-/usr/bin/python3}
 threads=${FS_BENCH_THREADS:-2}
-bin=$top_builddir/apps
-for p in flagscale-preprocess flagscale-pretrain flagscale-convert flagscale-infer; do
-  [ -x "$bin/$p" ] || { echo "infer_bench.sh: $bin/$p is not built (run make)" >&2; exit 1; }
-done
+fs_bench_need infer_bench.sh flagscale-preprocess flagscale-pretrain flagscale-convert flagscale-infer
 hf_ok=1
 "$py" -c "import torch, transformers, safetensors" >/dev/null 2>&1 || hf_ok=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export FLAGSCALE_DATA_DIR="$top_srcdir/share/flagscale"
 unset OPENBLAS_NUM_THREADS
 export OMP_NUM_THREADS=$threads
-xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 3 > "$tmp/docs.jsonl"
-"$bin/flagscale-preprocess" -input "$tmp/docs.jsonl" -output_prefix "$tmp/docs" -append_eod -log_interval 0 \
-  > "$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+fs_bench_data 3
 "$bin/flagscale-pretrain" -data_path "$tmp/docs_text_document" -data_cache_path "$tmp/cache" -num_layers 6 \
   -hidden_size 384 -num_attention_heads 6 -num_query_groups 2 -ffn_hidden_size 1024 -seq_length 256 \
   -micro_batch_size 1 -train_iters 1 -eval_interval 0 -lr 1e-4 -save "$tmp/ckpt" > "$tmp/log" 2>&1 || {

@@ -7,26 +7,19 @@
 # efficiency = tokens/s at N ranks / (N x tokens/s at 1 rank).  Model (FS_SCALING_MODEL): "small" (4 layers,
 # hidden 256, GPT-2 vocabulary: ~16M parameters, 64 MB of gradients per step) or "tiny" (2 layers, hidden 64).
 set -e
-: "${top_srcdir:=.}" "${top_builddir:=.}" "${MPIEXEC:=mpirun}"
+. "${top_srcdir:-.}/tests/bench/bench_common.sh"
+: "${MPIEXEC:=mpirun}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 PETSC_OPTIONS="-skip_petscrc"
 ranks=${FS_SCALING_RANKS:-1 2}
 model=${FS_SCALING_MODEL:-small}
-bin=$top_builddir/apps
-for p in flagscale-preprocess flagscale-pretrain; do
-  [ -x "$bin/$p" ] || { echo "scaling_bench.sh: $bin/$p is not built (run make)" >&2; exit 1; }
-done
+fs_bench_need scaling_bench.sh flagscale-preprocess flagscale-pretrain
 case $model in
   small) L=4 C=256 H=4 FFN=688 T=128 MBS=${FS_SCALING_MBS:-4} warm=2 iters=4 ;;
   tiny) L=2 C=64 H=4 FFN=176 T=64 MBS=${FS_SCALING_MBS:-8} warm=5 iters=20 ;;
   *) echo "scaling_bench.sh: unknown model '$model' (small|tiny)" >&2; exit 1 ;;
 esac
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export FLAGSCALE_DATA_DIR="$top_srcdir/share/flagscale"
-xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 20 > "$tmp/docs.jsonl"
-"$bin/flagscale-preprocess" -input "$tmp/docs.jsonl" -output_prefix "$tmp/docs" -append_eod -log_interval 0 \
-  > "$tmp/preprocess.log" 2>&1 || { cat "$tmp/preprocess.log"; exit 1; }
+fs_bench_data 20
 
 # one run: prints "ms tokens_per_s_per_rank optimizer_MB_per_rank fwdbwd_ms gradcomm_ms optimizer_ms allgather_ms"
 # (the phases from PETSc's -log_view events, max over ranks, averaged over all steps including the warm-up)

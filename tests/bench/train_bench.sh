@@ -9,23 +9,15 @@
 # FS_BENCH_THREADS (default 2) threads on both sides; FS_BENCH_MODELS (default "tiny small"); TORCH_PYTHON
 # (default /usr/bin/python3, Debian's python3-torch).  Without torch ours is still measured, then exit 77.
 set -e
-: "${top_srcdir:=.}" "${top_builddir:=.}"
+. "${top_srcdir:-.}/tests/bench/bench_common.sh"
 py=${TORCH_PYTHON:-/usr/bin/python3}
 threads=${FS_BENCH_THREADS:-2}
 models=${FS_BENCH_MODELS:-tiny small}
-bin=$top_builddir/apps
-for p in flagscale-preprocess flagscale-pretrain; do
-  [ -x "$bin/$p" ] || { echo "train_bench.sh: $bin/$p is not built (run make)" >&2; exit 1; }
-done
+fs_bench_need train_bench.sh flagscale-preprocess flagscale-pretrain
 torch_ok=1
 "$py" -c "import torch" >/dev/null 2>&1 || torch_ok=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export FLAGSCALE_DATA_DIR="$top_srcdir/share/flagscale"
 # a small GPT-2-tokenized dataset from the bundled corpus (20 speeches, about 180k tokens)
-xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 20 > "$tmp/docs.jsonl"
-"$bin/flagscale-preprocess" -input "$tmp/docs.jsonl" -output_prefix "$tmp/docs" -append_eod -log_interval 0 \
-  > "$tmp/preprocess.log" 2>&1 || { cat "$tmp/preprocess.log"; exit 1; }
+fs_bench_data 20
 
 # OpenMP is the only thread pool of the fast ops (OpenBLAS is made single-threaded by the ops themselves);
 # OPENBLAS_NUM_THREADS is cleared so that the run shows the default behaviour.

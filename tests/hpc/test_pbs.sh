@@ -26,7 +26,7 @@ done
 p=$tmp/prefix
 fs_install "$p" || exit 1
 mkdir -p "$tmp/work" "$tmp/home" "$tmp/bin" && cd "$tmp/work" || exit 1
-xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 40 > docs.jsonl
+fs_docs docs.jsonl
 printf 'localhost\nlocalhost\n' > nodefile
 # stand-in for PBS's qrerun: records the request
 printf '#!/bin/sh\necho "$@" >> %s/qrerun.calls\n' "$tmp/work" > "$tmp/bin/qrerun"; chmod +x "$tmp/bin/qrerun"
@@ -56,25 +56,11 @@ check "dataset from preprocess.pbs = dataset from mpirun" cmp docs_text_document
 check "index from preprocess.pbs = index from mpirun" cmp docs_text_document.idx ref/docs_text_document.idx
 
 # 3. pretrain, SIGTERM, rerun
-cat > tiny.opts <<EOT
--num_layers 2
--hidden_size 32
--num_attention_heads 4
--num_query_groups 2
--seq_length 32
--micro_batch_size 2
--log_interval 1
--seed 7
--eval_interval 0
--train_iters 150
-EOT
+fs_tiny_opts tiny.opts "-train_iters 150"
 args="-data_path $tmp/work/docs_text_document -data_cache_path $tmp/work/cache -metrics_file $tmp/work/run.jsonl"
 if "$p/bin/flagscale-pretrain" -help 2>/dev/null | grep -q '^ *-save '; then
   runpbs 102.fake "$pbs/pretrain.pbs" FS_OPTIONS_FILE="$tmp/work/tiny.opts" FS_SAVE_INTERVAL=0 FS_ARGS="$args"
-  n=0
-  until n_it=$(grep -c '"iteration"' run.jsonl 2>/dev/null); [ "${n_it:-0}" -ge 10 ]; do
-    n=$((n + 1)); [ $n -gt 240 ] && break; sleep 0.25
-  done
+  fs_wait_iterations run.jsonl 10 60
   kill -TERM $pbs_pid
   wait $pbs_pid; rc=$?
   sed 's/^/    | /' fs-pretrain.o102.fake | grep -v ' iteration  ' | cut -c1-200

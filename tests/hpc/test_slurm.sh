@@ -12,36 +12,11 @@
 #      completion), then scancel.
 # Needs root (the daemons run as root) and slurm-wlm + munge; skips (77) otherwise.  Daemons are stopped by PID.
 . "$top_srcdir/tests/hpc/hpc_common.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run the Slurm daemons"; rm -rf "$tmp"; exit 77; }
-for c in munged slurmctld slurmd sbatch squeue scontrol; do
-  command -v $c >/dev/null || { echo "SKIP: $c not found (Debian: apt-get install slurm-wlm munge)"; rm -rf "$tmp"; exit 77; }
-done
-. "$top_srcdir/tests/hpc/slurm_local.sh"
-trap 'fs_slurm_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+fs_need_slurm
 t0=$(date +%s)
 
-p=$tmp/prefix
-fs_install "$p" || exit 1
-fs_slurm_start "$tmp/slurm" || exit 1
-# the job environment: what `module load flagscale` sets (test_modulefile.sh checks the module itself)
-export PATH=$p/bin:$PATH FLAGSCALE_DATA_DIR=$p/share/flagscale
-unset PETSC_OPTIONS
-mkdir -p "$tmp/work" && cd "$tmp/work" || exit 1
-xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 40 > docs.jsonl
-cat > tiny.opts <<EOT
-# a tiny model for the Slurm test
--num_layers 2
--hidden_size 32
--num_attention_heads 4
--num_query_groups 2
--seq_length 32
--micro_batch_size 2
--log_interval 1
--seed 7
--train_iters 4
--eval_interval 0
-EOT
+fs_slurm_work
+fs_tiny_opts tiny.opts "-train_iters 4"
 sb=$FLAGSCALE_DATA_DIR/batch/slurm
 
 submit() {  # submit SBATCH_ARGS... -> job id

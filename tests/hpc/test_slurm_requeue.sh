@@ -7,39 +7,16 @@
 # the second run resumes from latest_checkpointed_iteration.txt and finishes; its losses after the resume equal
 # those of an uninterrupted run.  Skips (77) without root, Slurm, or an app with -save.
 . "$top_srcdir/tests/hpc/hpc_common.sh"
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to run the Slurm daemons"; rm -rf "$tmp"; exit 77; }
-for c in munged slurmctld slurmd sbatch squeue scontrol scancel; do
-  command -v $c >/dev/null || { echo "SKIP: $c not found (Debian: apt-get install slurm-wlm munge)"; rm -rf "$tmp"; exit 77; }
-done
 "$top_builddir/apps/flagscale-pretrain" -help 2>/dev/null | grep -q '^ *-save ' \
   || { echo "SKIP: this flagscale-pretrain has no checkpointing (-save)"; rm -rf "$tmp"; exit 77; }
-. "$top_srcdir/tests/hpc/slurm_local.sh"
-trap 'fs_slurm_stop; rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+fs_need_slurm scancel
 t0=$(date +%s)
 iters=${FS_REQUEUE_ITERS:-100}
 
-p=$tmp/prefix
-fs_install "$p" || exit 1
-fs_slurm_start "$tmp/slurm" || exit 1
-export PATH=$p/bin:$PATH FLAGSCALE_DATA_DIR=$p/share/flagscale
-unset PETSC_OPTIONS
-mkdir -p "$tmp/work" && cd "$tmp/work" || exit 1
-xz -dc "$top_srcdir/share/flagscale/data/sotu.jsonl.xz" | head -n 40 > docs.jsonl
+fs_slurm_work
 mpirun -np 2 flagscale-preprocess -input docs.jsonl -output_prefix docs -append_eod -log_interval 0 > pre.log 2>&1 \
   || { cat pre.log; exit 1; }
-cat > tiny.opts <<EOT
--num_layers 2
--hidden_size 32
--num_attention_heads 4
--num_query_groups 2
--seq_length 32
--micro_batch_size 2
--log_interval 1
--seed 7
--eval_interval 0
--lr_decay_style cosine
-EOT
+fs_tiny_opts tiny.opts "-lr_decay_style cosine"
 common=(-options_file "$PWD/tiny.opts" -train_iters "$iters" -data_path "$PWD/docs_text_document"
         -data_cache_path "$PWD/cache")
 # the reference: the same training, uninterrupted
@@ -51,11 +28,7 @@ j=$(FS_SAVE_INTERVAL=0 sbatch --parsable --time=00:30:00 --job-name=pt-requeue "
 log=pt-requeue-$j.out
 echo "submitted job $j"
 # signal it once it is training (iteration >= 10), well before the end
-n=0
-until n_it=$(grep -c '"iteration"' run.jsonl 2>/dev/null); [ "${n_it:-0}" -ge 10 ]; do
-  n=$((n + 1)); [ $n -gt 1200 ] && { echo "FAIL: job $j did not start training in 300 s"; cat "$log"; exit 1; }
-  sleep 0.25
-done
+fs_wait_iterations run.jsonl 10 300 || { echo "FAIL: job $j did not start training in 300 s"; cat "$log"; exit 1; }
 scancel --signal=USR1 --batch "$j"
 echo "sent SIGUSR1 to the batch shell of job $j"
 # Slurm holds a requeued job back for a while (BeginTime); a test need not wait for that

@@ -1,10 +1,13 @@
-"""compare_metrics.py A.jsonl B.jsonl [rtol] -- the training losses (and grad norms) of two runs agree within
-rtol (default 1e-5) iteration by iteration, over the same iterations, and the loss went down."""
+"""compare_metrics.py REF.jsonl RUN.jsonl [rtol] -- the training losses and grad norms of a run agree with the
+reference's within rtol (default 1e-5) relative, iteration by iteration, over the same iterations, and the loss
+went down.  tp_losses.py checks several runs against one reference with compare()."""
 import json
+import os
 import sys
 
 
 def losses(path):
+    """iteration -> (loss, grad norm) of the metrics file's training records"""
     out = {}
     for line in open(path):
         r = json.loads(line)
@@ -13,21 +16,26 @@ def losses(path):
     return out
 
 
-a, b = losses(sys.argv[1]), losses(sys.argv[2])
-rtol = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-5
-if not a or sorted(a) != sorted(b):
-    print(f"FAIL: different iterations logged: {sorted(a)} vs {sorted(b)}")
-    sys.exit(1)
-worst = 0.0
-for it in sorted(a):
-    for x, y in zip(a[it], b[it]):
-        worst = max(worst, abs(x - y) / abs(y))
-print(f"{len(a)} iterations, worst relative difference {worst:.2e} (tolerance {rtol:g})")
-first, last = a[min(a)][0], a[max(a)][0]
-print(f"loss {first:.4f} -> {last:.4f}")
-if worst > rtol:
-    print("FAIL: the runs differ")
-    sys.exit(1)
-if not last < first:
-    print("FAIL: the loss did not go down")
-    sys.exit(1)
+def compare(ref_path, run_path, rtol):
+    """prints the worst relative differences of the run; True when it passes"""
+    ref, run = losses(ref_path), losses(run_path)
+    name = os.path.basename(run_path)
+    if not run or sorted(run) != sorted(ref):
+        print(f"FAIL {name}: iterations {sorted(run)} vs {sorted(ref)}")
+        return False
+    worst = max(abs(run[i][0] - ref[i][0]) / abs(ref[i][0]) for i in ref)
+    worst_norm = max(abs(run[i][1] - ref[i][1]) / abs(ref[i][1]) for i in ref)
+    first, last = run[min(run)][0], run[max(run)][0]
+    print(f"{name}: {len(run)} iterations, worst relative difference loss {worst:.2e}, grad norm {worst_norm:.2e} "
+          f"(tolerance {rtol:g}), loss {first:.4f} -> {last:.4f}")
+    if worst > rtol or worst_norm > rtol:
+        print(f"FAIL {name}: differs from {os.path.basename(ref_path)}")
+        return False
+    if not last < first:
+        print(f"FAIL {name}: the loss did not go down")
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(0 if compare(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 1e-5) else 1)

@@ -17,6 +17,7 @@ if not os.access(prog, os.X_OK):
     print(f"SKIP: {prog} not built")
     sys.exit(77)
 mpiexec = os.environ.get("MPIEXEC", "mpirun").split()
+from refcheck import Checks  # noqa: E402 (after the skips)
 
 # the tensors of test_ckpt.c: (name, bf16?, shape)
 TENSORS = [
@@ -42,14 +43,7 @@ def expected(tid, shape, bf16):
     return v.reshape(shape)
 
 
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    if not cond:
-        failures += 1
-        print("FAILED:", what)
+check = Checks()
 
 
 tmp = tempfile.mkdtemp(prefix="fs_ckpt_h5py.")
@@ -94,5 +88,4 @@ try:
             print(f"  ({tool} not installed: not checked)")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
-print("ckpt_h5py:", "PASS" if failures == 0 else f"{failures} failures")
-sys.exit(1 if failures else 0)
+sys.exit(check.summary("ckpt_h5py"))

@@ -6,33 +6,21 @@
 2. Our writer's file (F32/F16/BF16 tensors, metadata) read by gguf.GGUFReader: exact metadata and values."""
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 import gguf
 from gguf import GGMLQuantizationType as T
+from refcheck import Checks, run_tool
 
 tool, tmp = sys.argv[1], sys.argv[2]
 rng = np.random.default_rng(1234)
 np.seterr(all="ignore")  # f16 overflow to inf is intended below
-failures = 0
-checks = 0
-
-
-def check(cond, msg):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAILED:", msg)
+check = Checks()
 
 
 def run(*args):
-    r = subprocess.run([tool, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit(f"{tool} {' '.join(args)} failed")
+    run_tool([tool, *args])
 
 
 def raw_blocks(qtype, n_blocks):
@@ -202,5 +190,4 @@ for t in r.tensors:
     check(np.array_equal(got, ref), f"{t.name} ({tname}): values differ (max {np.nanmax(np.abs(got - ref))})")
 # and our own reader reads it back
 run("gguf-dump", opath, out)
-print(f"formats_gguf: {checks} checks, {failures} failed")
-sys.exit(1 if failures or checks == 0 else 0)
+sys.exit(check.summary("formats_gguf"))

@@ -6,31 +6,20 @@
    safetensors.torch when torch is importable): exact values, __metadata__ {"format": "pt"}, HF shard names."""
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import save_file, load_file
+from refcheck import Checks, run_tool
 
 tool, tmp = sys.argv[1], sys.argv[2]
 rng = np.random.default_rng(99)
-failures = checks = 0
-
-
-def check(cond, msg):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAILED:", msg)
+check = Checks()
 
 
 def run(*args):
-    r = subprocess.run([tool, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        print(r.stdout, r.stderr)
-        raise SystemExit(f"{tool} {' '.join(args)} failed")
+    run_tool([tool, *args])
 
 
 def to_bf16_bits(x):
@@ -202,5 +191,4 @@ for dtype, max_shard, n_shards in [("f32", 0, 1), ("bf16", 0, 1), ("f16", 0, 1),
             else bf16_to_f32(to_bf16_bits(x))
         check(name in loaded and np.array_equal(loaded[name], ref), f"{dtype}/{max_shard}: {name} ({per}) differs")
     print(f"ours {dtype} max_shard={max_shard}: {len(files)} files, read back by the package")
-print(f"formats_safetensors: {checks} checks, {failures} failed")
-sys.exit(1 if failures or checks == 0 else 0)
+sys.exit(check.summary("formats_safetensors"))

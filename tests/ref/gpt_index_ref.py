@@ -10,7 +10,6 @@ import hashlib
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -27,16 +26,9 @@ if not os.access(TOOL, os.X_OK):
     print(f"SKIP: {TOOL} is not built")
     sys.exit(77)
 
-failures = 0
-checks = 0
+from refcheck import Checks, run_tool as run_cmd  # noqa: E402 (after the numpy skip)
 
-
-def expect(cond, msg):
-    global failures, checks
-    checks += 1
-    if not cond:
-        failures += 1
-        print("FAILED:", msg)
+expect = Checks()
 
 
 # ---------------------------------------------------------------- reference (numpy), Megatron's algorithm
@@ -176,11 +168,7 @@ def run_tool(args, ranks=1):
     cmd = [TOOL] + args
     if ranks > 1:
         cmd = MPIEXEC.split() + ["-n", str(ranks)] + cmd
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        print(" ".join(cmd))
-        print(p.stdout, p.stderr)
-        raise SystemExit(1)
+    p = run_cmd(cmd)
     line = [l for l in p.stdout.splitlines() if l.startswith("hash=")]
     return dict(kv.split("=", 1) for kv in line[0].split()) if line else {}
 
@@ -271,8 +259,7 @@ def main():
             check_blend(tmp, weights, n)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"gpt_index_ref: {checks} checks, {failures} failed")
-    return 1 if failures or not checks else 0
+    return expect.summary("gpt_index_ref")
 
 
 if __name__ == "__main__":

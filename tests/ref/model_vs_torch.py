@@ -3,25 +3,14 @@ same weights, same batch -> logits, loss and every parameter gradient agree (fp3
 AdamW steps agree (torch.optim.AdamW, decay on matrices only).  With LoRA adapters (meta lora_rank > 0) the
 linear layers add (alpha/r) (x A^T) B^T (PEFT's convention), only the adapters' gradients are compared and
 trained, and the base parameters must be bit-identical after the steps.  Exit 0 pass, 1 fail, 77 skip."""
-import json
 import math
 import sys
 
-try:
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-except ImportError as e:
-    print(f"SKIP: PyTorch/numpy not importable ({e}); Debian: apt-get install python3-torch python3-numpy")
-    sys.exit(77)
+from torch_ref import np, torch, F, load, param_tensors
 
-torch.set_default_dtype(torch.float32)
 torch.set_num_threads(1)
 d = sys.argv[1]
-meta = json.load(open(f"{d}/meta.json"))
-flat = np.fromfile(f"{d}/params0.bin", dtype=np.float32)
-grads_c = np.fromfile(f"{d}/grads0.bin", dtype=np.float32)
-logits_c = np.fromfile(f"{d}/logits0.bin", dtype=np.float32)
+meta, flat, grads_c, logits_c = load(d, "params0.bin", "grads0.bin", "logits0.bin")
 B, T, C = meta["B"], meta["T"], meta["hidden_size"]
 NH, NKV, V = meta["heads"], meta["kv_heads"], meta["vocab"]  # padding rows never enter the softmax
 D = C // NH
@@ -29,12 +18,7 @@ eps = meta["eps"]
 
 
 def tensors():
-    out = {}
-    for p in meta["params"]:
-        n = p["shape"][0] * (p["shape"][1] if p["ndim"] == 2 else 1)
-        a = flat[p["offset"]:p["offset"] + n].reshape(p["shape"] if p["ndim"] == 2 else [p["shape"][0]])
-        out[p["name"]] = torch.tensor(a.copy(), requires_grad=True)
-    return out
+    return param_tensors(meta, flat)
 
 
 def norm(x, w, b):

@@ -17,6 +17,7 @@
 #include "fs_model.h"
 #include "fs_sft.h"
 #include "fs_trainer.h"
+#include "ref_tool.h"
 
 struct ctx {
   struct fs_sft_dataset *ds;
@@ -49,18 +50,6 @@ static PetscErrorCode get(void *vc, int64_t k, int32_t *tokens)
   uint8_t mask[4096];
   PetscFunctionBegin;
   PetscCall(get_masked(vc, k, tokens, mask));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode write_floats(const char *dir, const char *name, const float *x, int64_t n)
-{
-  char path[FS_OPT_STRLEN + 64];
-  PetscFunctionBegin;
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "wb");
-  FSCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
-  FSCheck(fwrite(x, sizeof(float), (size_t)n, f) == (size_t)n && !fclose(f), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,
-          "short write to %s", path);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -100,17 +89,10 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
   struct ctx c = {NULL, perturb, cfg.seq_length, cfg.vocab_size, 0, json_array(), json_array()};
   PetscCall(fs_sft_load(data, &so, tok, &c.ds));
   struct fs_sample_source src = {get, &c, INT64_MAX, get_masked, NULL};
-  PetscCall(write_floats(out, "params.bin", m->params, m->table.n_local));
+  PetscCall(fs_ref_write_floats(out, "params.bin", m->params, m->table.n_local));
   PetscCall(fs_trainer_step(t, &src));
-  PetscCall(write_floats(out, "grads.bin", m->grads, m->table.n_local));
+  PetscCall(fs_ref_write_floats(out, "grads.bin", m->grads, m->table.n_local));
 
-  json_t *params = json_array();
-  for (int i = 0; i < m->table.n; i++) {
-    const struct fs_param *p = &m->table.p[i];
-    json_array_append_new(params, json_pack("{s:s,s:[I,I],s:i,s:I}", "name", p->name, "shape",
-                                            (json_int_t)p->shape[0], (json_int_t)p->shape[1], "ndim", p->ndim,
-                                            "offset", (json_int_t)p->offset));
-  }
   char loss[64];
   snprintf(loss, sizeof loss, "%.17g", t->last_loss); /* exact: the perturbation checks compare bits */
   json_t *meta = json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:I,s:I,s:s,s:o,s:o,s:o}", "num_layers",
@@ -118,16 +100,11 @@ static PetscErrorCode run(MPI_Comm comm, const char *app, const char *summary)
                            "kv_heads", cfg.num_query_groups, "ffn", cfg.ffn_hidden_size, "vocab", cfg.vocab_size,
                            "eps", (double)cfg.norm_epsilon, "rope_base", (double)cfg.rotary_base, "micro_batch_size",
                            (json_int_t)a.micro_batch_size, "T", (json_int_t)cfg.seq_length, "loss", loss, "params",
-                           params, "tokens", c.tokens, "masks", c.masks);
-  FSCheck(meta, PETSC_COMM_SELF, PETSC_ERR_LIB, "json_pack failed");
+                           fs_ref_params_json(&m->table), "tokens", c.tokens, "masks", c.masks);
   FSCheck(cfg.swiglu && cfg.normalization == FS_NORM_RMSNORM && cfg.position_embedding_type == FS_POS_ROPE &&
             !cfg.add_bias_linear && cfg.untie_embeddings_and_output_weights,
           PETSC_COMM_SELF, PETSC_ERR_SUP, "the PyTorch reference covers the untied LLaMA structure only");
-  char path[FS_OPT_STRLEN + 64];
-  snprintf(path, sizeof path, "%s/meta.json", out);
-  FSCheck(json_dump_file(meta, path, JSON_INDENT(1)) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s",
-          path);
-  json_decref(meta);
+  PetscCall(fs_ref_write_meta(out, meta));
   printf("loss %s over %lld samples (%lld conversations)\n", loss, (long long)c.n_seen, (long long)c.ds->n);
   PetscCall(fs_sft_destroy(&c.ds));
   PetscCall(fs_trainer_destroy(&t));

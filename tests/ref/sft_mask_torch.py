@@ -2,33 +2,19 @@
 an independent PyTorch LLaMA written here that *drops* the masked targets (boolean selection, no ignore_index):
 per micro-batch loss = mean cross entropy over its trained targets (Megatron/FlagScale: sum(loss*mask)/sum(mask)),
 the batch loss = the mean over micro-batches.  Exit 0 pass, 1 fail, 77 skip."""
-import json
 import math
 import sys
 
-try:
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-except ImportError as e:
-    print(f"SKIP: PyTorch/numpy not importable ({e}); Debian: apt-get install python3-torch python3-numpy")
-    sys.exit(77)
+from torch_ref import np, torch, F, load, param_tensors
 
-torch.set_default_dtype(torch.float32)
 torch.set_num_threads(2)
 d = sys.argv[1]
-meta = json.load(open(f"{d}/meta.json"))
-flat = np.fromfile(f"{d}/params.bin", dtype=np.float32)
-grads_c = np.fromfile(f"{d}/grads.bin", dtype=np.float32)
+meta, flat, grads_c = load(d, "params.bin", "grads.bin")
 C, NH, NKV, V, T = meta["hidden_size"], meta["heads"], meta["kv_heads"], meta["vocab"], meta["T"]
 D = C // NH
 eps = meta["eps"]
 
-P = {}
-for p in meta["params"]:
-    n = p["shape"][0] * (p["shape"][1] if p["ndim"] == 2 else 1)
-    a = flat[p["offset"]:p["offset"] + n].reshape(p["shape"] if p["ndim"] == 2 else [p["shape"][0]])
-    P[p["name"]] = torch.tensor(a.copy(), requires_grad=True)
+P = param_tensors(meta, flat)
 
 
 def rms(x, w):

@@ -27,23 +27,11 @@ static unsigned char *slurp(const char *path, size_t *n)
   return b;
 }
 
-static void spit(const char *path, const void *p, size_t n)
-{
-  FILE *f = fopen(path, "wb");
-  if (!f) return;
-  if (fwrite(p, 1, n, f) != n) fprintf(stderr, "short write %s\n", path);
-  fclose(f);
-}
-
 static void expect_fails(const char *path, const char *want, const char *what)
 {
   struct fs_gguf *g = NULL;
-  const char *msg = NULL;
   PetscErrorCode ierr = fs_gguf_open(path, &g);
-  FS_EXPECT(ierr != 0 && g == NULL, "%s: open should fail", what);
-  PetscErrorMessage(ierr, NULL, (char **)&msg);
-  FS_EXPECT(msg && strstr(msg, want) && strstr(msg, path), "%s: message '%s' should name the file and say '%s'",
-            what, msg ? msg : "(none)", want);
+  fs_test_expect_fail(ierr, g, path, want, what);
   fs_gguf_close(&g);
 }
 
@@ -152,20 +140,20 @@ static void corruption_cases(const char *good)
   snprintf(p, sizeof p, "%s/bad.gguf", g_dir);
   memcpy(c, b, n);
   c[0] = 'X';
-  spit(p, c, n);
+  fs_test_write_file(p, c, n);
   expect_fails(p, "not a GGUF file", "bad magic");
   memcpy(c, b, n);
   u32 = 1;
   memcpy(c + 4, &u32, 4);
-  spit(p, c, n);
+  fs_test_write_file(p, c, n);
   expect_fails(p, "version 1", "version 1");
   u32 = 0x03000000; /* a big-endian v3 file */
   memcpy(c + 4, &u32, 4);
-  spit(p, c, n);
+  fs_test_write_file(p, c, n);
   expect_fails(p, "big-endian", "big-endian version");
   u32 = 2;
   memcpy(c + 4, &u32, 4);
-  spit(p, c, n);
+  fs_test_write_file(p, c, n);
   {
     struct fs_gguf *g = NULL;
     FS_EXPECT_OK(fs_gguf_open(p, &g));
@@ -175,20 +163,20 @@ static void corruption_cases(const char *good)
   memcpy(c, b, n);
   u64 = (uint64_t)1 << 60;
   memcpy(c + 16, &u64, 8);
-  spit(p, c, n);
+  fs_test_write_file(p, c, n);
   expect_fails(p, "cannot fit", "huge key count");
   memcpy(c, b, n);
   memcpy(c + 8, &u64, 8);
-  spit(p, c, n);
+  fs_test_write_file(p, c, n);
   expect_fails(p, "cannot fit", "huge tensor count");
   memcpy(c, b, n);
   memcpy(c + 24, &u64, 8); /* the first key's length */
-  spit(p, c, n);
+  fs_test_write_file(p, c, n);
   expect_fails(p, "past the end", "huge string length");
   memcpy(c, b, n);
   u32 = 77; /* the first key's value type */
   memcpy(c + 24 + 8 + strlen("general.architecture"), &u32, 4);
-  spit(p, c, n);
+  fs_test_write_file(p, c, n);
   expect_fails(p, "unknown value type 77", "unknown value type");
   /* key 2 renamed to key 1's name (both 20 bytes long) */
   memcpy(c, b, n);
@@ -198,7 +186,7 @@ static void corruption_cases(const char *good)
     memcpy(&l2, c + k2, 8);
     FS_EXPECT(l2 == strlen("llama.context_length"), "layout of key 2 (%" PRIu64 ")", l2);
     if (l2 == 20) memcpy(c + k2 + 8, "general.architecture", 20);
-    spit(p, c, n);
+    fs_test_write_file(p, c, n);
     expect_fails(p, "appears twice", "duplicate key");
   }
   size_t ta = tensor_info_pos(b, n, 'a', 2, 3), tb = tensor_info_pos(b, n, 'b', 1, 6);
@@ -208,33 +196,33 @@ static void corruption_cases(const char *good)
     memcpy(c, b, n);
     u32 = 200;
     memcpy(c + type_a, &u32, 4);
-    spit(p, c, n);
+    fs_test_write_file(p, c, n);
     expect_fails(p, "unknown ggml type 200", "unknown tensor type");
     memcpy(c, b, n);
     u64 = 8;
     memcpy(c + off_b, &u64, 8);
-    spit(p, c, n);
+    fs_test_write_file(p, c, n);
     expect_fails(p, "alignment", "misaligned offset");
     memcpy(c, b, n);
     u64 = 0;
     memcpy(c + off_b, &u64, 8);
-    spit(p, c, n);
+    fs_test_write_file(p, c, n);
     expect_fails(p, "overlap", "overlapping tensors");
     memcpy(c, b, n);
     u64 = 1u << 20;
     memcpy(c + off_b, &u64, 8);
-    spit(p, c, n);
+    fs_test_write_file(p, c, n);
     expect_fails(p, "'b'", "offset past the end");
     memcpy(c, b, n);
     u32 = 5;
     memcpy(c + ta + 9, &u32, 4);
-    spit(p, c, n);
+    fs_test_write_file(p, c, n);
     expect_fails(p, "5 dimensions", "too many dimensions");
     memcpy(c, b, n);
     u64 = (uint64_t)1 << 62;
     memcpy(c + ta + 13, &u64, 8);
     memcpy(c + ta + 21, &u64, 8);
-    spit(p, c, n);
+    fs_test_write_file(p, c, n);
     expect_fails(p, "'a'", "overflowing dims");
   }
   /* every truncation that cuts into tensor data is refused (the writer's trailing padding may go) */
@@ -249,7 +237,7 @@ static void corruption_cases(const char *good)
   }
   for (size_t k = 0; k < used; k += (k < 400 ? 1 : 5)) {
     struct fs_gguf *g = NULL;
-    spit(p, b, k);
+    fs_test_write_file(p, b, k);
     total++;
     if (fs_gguf_open(p, &g)) refused++;
     fs_gguf_close(&g);

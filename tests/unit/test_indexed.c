@@ -48,15 +48,6 @@ static void *slurp(const char *path, long *n)
   return buf;
 }
 
-static void spit(const char *path, const void *buf, long n)
-{
-  FILE *f = fopen(path, "wb");
-  if (f) {
-    fwrite(buf, 1, (size_t)n, f);
-    fclose(f);
-  }
-}
-
 static const char *last_message(void)
 {
   const char *text = NULL;
@@ -81,9 +72,9 @@ static void expect_corrupt(const char *good, const char *what, const char *patte
   mutate(&idx, &n_idx, &bin, &n_bin);
   snprintf(bad, sizeof bad, "%s/bad", g_dir);
   snprintf(path, sizeof path, "%s.idx", bad);
-  spit(path, idx, n_idx);
+  fs_test_write_file(path, idx, (size_t)n_idx);
   snprintf(path, sizeof path, "%s.bin", bad);
-  spit(path, bin, n_bin);
+  fs_test_write_file(path, bin, (size_t)n_bin);
   free(idx);
   free(bin);
   PetscErrorCode ierr = fs_indexed_open(bad, &ds);

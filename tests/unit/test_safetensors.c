@@ -22,15 +22,6 @@ static void fill(float *x, int64_t n, float scale)
   }
 }
 
-static int write_raw(const char *path, const void *p, size_t n)
-{
-  FILE *f = fopen(path, "wb");
-  if (!f) return -1;
-  size_t k = fwrite(p, 1, n, f);
-  fclose(f);
-  return k == n ? 0 : -1;
-}
-
 /* a file with the given JSON header and n_data zero bytes after it */
 static void write_st(const char *path, const char *json, uint64_t declared_len, size_t n_data)
 {
@@ -39,7 +30,7 @@ static void write_st(const char *path, const char *json, uint64_t declared_len, 
   unsigned char *buf = calloc(1, 8 + jl + n_data);
   memcpy(buf, &declared_len, 8);
   memcpy(buf + 8, json, jl);
-  write_raw(path, buf, 8 + jl + n_data);
+  fs_test_write_file(path, buf, 8 + jl + n_data);
   free(buf);
 }
 
@@ -47,12 +38,8 @@ static void write_st(const char *path, const char *json, uint64_t declared_len, 
 static void expect_open_fails(const char *path, const char *want, const char *what)
 {
   struct fs_safetensors *st = NULL;
-  const char *msg = NULL;
   PetscErrorCode ierr = fs_safetensors_open(path, &st);
-  FS_EXPECT(ierr != 0 && st == NULL, "%s: open should fail", what);
-  PetscErrorMessage(ierr, NULL, (char **)&msg);
-  FS_EXPECT(msg && strstr(msg, want) && strstr(msg, path), "%s: message '%s' should name the file and say '%s'",
-            what, msg ? msg : "(none)", want);
+  fs_test_expect_fail(ierr, st, path, want, what);
   if (ierr == 0) fs_safetensors_close(&st);
 }
 
@@ -90,9 +77,9 @@ static void corruption_cases(void)
   write_st(p, "{}", (uint64_t)1 << 62, 0);
   expect_open_fails(p, "header length", "huge header length");
   write_st(p, "", 0, 0);
-  write_raw(p, "abc", 3);
+  fs_test_write_file(p, "abc", 3);
   expect_open_fails(p, "too short", "3-byte file");
-  write_raw(p, "", 0);
+  fs_test_write_file(p, "", 0);
   expect_open_fails(p, "too short", "empty file");
   snprintf(p, sizeof p, "%s/missing.safetensors", g_dir);
   expect_open_fails(p, "cannot open", "missing file");
@@ -117,7 +104,7 @@ static void truncation_cases(const char *good)
   snprintf(p, sizeof p, "%s/trunc.safetensors", g_dir);
   for (long k = 0; k < n; k += (k < 300 ? 1 : 7)) {
     struct fs_safetensors *st = NULL;
-    write_raw(p, buf, (size_t)k);
+    fs_test_write_file(p, buf, (size_t)k);
     total++;
     if (fs_safetensors_open(p, &st)) refused++;
     fs_safetensors_close(&st);
