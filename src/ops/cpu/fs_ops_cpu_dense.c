@@ -1,6 +1,6 @@
-/* fs_ops_cpu_dense.c -- fast matmul (OpenBLAS sgemm split among the OpenMP threads by fs_sgemm) and embeddings
- * (OpenMP).  Gradients that many rows add into (dwte, dwpe, dbias) are split by column across threads, so there are
- * no races and the sums are deterministic. */
+/* fs_ops_cpu_dense.c -- fast matmul (OpenBLAS sgemm split among the OpenMP threads by fs_sgemm; a forward of a few
+ * rows goes to fs_ops_cpu_skinny.c) and embeddings (OpenMP).  Gradients that many rows add into (dwte, dwpe, dbias)
+ * are split by column across threads, so there are no races and the sums are deterministic. */
 #include <stdlib.h>
 #include <string.h>
 #include "fs_ops_cpu_impl.h"
@@ -11,6 +11,10 @@
 void fs_matmul_forward_cpu(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
                            int OC)
 {
+  if (N <= FS_SKINNY_MAX_N) { /* decoding: a few rows against the whole weight, which sgemm would pack first */
+    fs_matmul_skinny_cpu(out, inp, weight, bias, N, C, OC);
+    return;
+  }
   /* the bias goes in through beta = 1; fs_sgemm splits the product among the OpenMP threads (OpenBLAS itself
    * runs single-threaded: one thread pool, see fs_ops_cpu_init) */
   if (bias) {

@@ -61,6 +61,16 @@ void fs_embedding_forward_cpu(float *out, const int32_t *tokens, const float *wt
 void fs_embedding_backward_cpu(float *dwte, const float *dout, const int32_t *tokens, int64_t N, int C);
 void fs_position_forward_cpu(float *out, const float *wpe, int B, int T, int C, const int32_t *pos);
 void fs_position_backward_cpu(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos);
+/* fs_ops_cpu_skinny.c: matmul_forward for at most FS_SKINNY_MAX_N rows (decoding), without sgemm's packing of the
+ * weight; row n's results do not depend on N or on the threads.  Up to 32 rows it was as fast as sgemm or faster
+ * on every measured shape (C 384..2048, OC 384..50257); 2-10x at 1-8 rows with a large weight. */
+#define FS_SKINNY_MAX_N 32
+void fs_matmul_skinny_cpu(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
+                          int OC);
+/* the same with kernel variant v of those this CPU runs, best first (0: as fs_matmul_skinny_cpu; then AVX2, plain
+ * x86-64), so that the tests check every one the machine has; returns 0 (and does nothing) when there is no v */
+int fs_matmul_skinny_variant_cpu(int v, float *out, const float *inp, const float *weight, const float *bias,
+                                 int64_t N, int C, int OC);
 /* fs_ops_cpu_pointwise.c */
 void fs_swiglu_forward_cpu(float *out, const float *gate, const float *up, int64_t n);
 void fs_swiglu_backward_cpu(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
