@@ -3,6 +3,7 @@
 #ifndef FS_OPS_CPU_IMPL_H
 #define FS_OPS_CPU_IMPL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #ifdef _OPENMP
@@ -172,6 +173,28 @@ static inline float fs_expf(float x)
   y = x < -87.3f ? 0.0f : y;
   y = x > 88.7f ? __builtin_inff() : y;
   return x != x ? x : y;
+}
+
+/* sum_j exp(z[j] - max z) of a row z (V), the max into *mx_out: exp in float (fs_expf) in 16 lanes, the lanes
+ * added in double, so that a 50k-term sum stays accurate.  Inline: a caller compiled with FS_CLONES gets the wide
+ * vectors.  lse = max + log(sum). */
+static inline double fs_sum_exp(const float *z, int V, float *mx_out)
+{
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int j = 0; j < V; j++) mx = z[j] > mx ? z[j] : mx;
+  enum { L = 16 };
+  float part[L] = {0};
+  int j = 0;
+  for (; j + L <= V; j += L) {
+#pragma omp simd
+    for (int u = 0; u < L; u++) part[u] += fs_expf(z[j + u] - mx);
+  }
+  double sum = 0;
+  for (int u = 0; u < L; u++) sum += part[u];
+  for (; j < V; j++) sum += fs_expf(z[j] - mx);
+  *mx_out = mx;
+  return sum;
 }
 
 #endif
