@@ -136,6 +136,9 @@ void fs_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 #else
 #define FS_CLONES
 #endif
+/* for helpers of FS_CLONES functions: inlined into each clone, they get its vector width (GCC does not always
+ * inline a plain static inline function into a clone) */
+#define FS_INLINE static inline __attribute__((always_inline))
 
 /* Inside an OpenMP parallel region: this thread's part [*i0, *i1) of n elements, in pieces of 16 (whole vectors) */
 static inline void fs_omp_range(int64_t n, int64_t *i0, int64_t *i1)
@@ -176,9 +179,8 @@ static inline float fs_expf(float x)
 }
 
 /* sum_j exp(z[j] - max z) of a row z (V), the max into *mx_out: exp in float (fs_expf) in 16 lanes, the lanes
- * added in double, so that a 50k-term sum stays accurate.  Inline: a caller compiled with FS_CLONES gets the wide
- * vectors.  lse = max + log(sum). */
-static inline double fs_sum_exp(const float *z, int V, float *mx_out)
+ * added in double, so that a 50k-term sum stays accurate.  lse = max + log(sum). */
+FS_INLINE double fs_sum_exp(const float *z, int V, float *mx_out)
 {
   float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)

@@ -16,8 +16,6 @@ typedef float fs_v16 __attribute__((vector_size(64)));
 typedef float fs_v8 __attribute__((vector_size(32)));
 typedef float fs_v4 __attribute__((vector_size(16)));
 
-#define FS_INLINE static inline __attribute__((always_inline))
-
 /* l[0] + ... + l[15] by halves: (0..7 + 8..15), then (0..3 + 4..7), then pairs */
 FS_INLINE float hsum16(const float *l)
 {
