@@ -8,7 +8,7 @@
 void fs_infer_rope(float *x, const int64_t *pos, int64_t N, int H, int D, float base)
 {
   int half = D / 2;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N > 1) /* one token: its few angles are not worth a region */
   for (int64_t n = 0; n < N; n++) {
     for (int i = 0; i < half; i++) {
       float c, s;
@@ -25,7 +25,7 @@ void fs_infer_rope(float *x, const int64_t *pos, int64_t N, int H, int D, float 
 
 void fs_infer_position_add(float *x, const float *wpe, const int64_t *pos, int64_t N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > FS_PW_PAR_MIN)
   for (int64_t n = 0; n < N; n++)
     for (int j = 0; j < C; j++) x[n * C + j] += wpe[pos[n] * C + j];
 }
@@ -87,7 +87,8 @@ void fs_infer_paged_attention(float *out, const float *q, const struct fs_kv_cac
   int64_t max_len = 1;
   for (int64_t n = 0; n < N; n++)
     if (pos[n] + 1 > max_len) max_len = pos[n] + 1;
-#pragma omp parallel
+  /* short contexts: a few microseconds of work stay on this thread */
+#pragma omp parallel if (N * NH * max_len * D > FS_PW_PAR_MIN)
   {
     float *s = fs_ops_scratch((size_t)max_len * sizeof(float), "paged attention scores");
 #pragma omp for schedule(dynamic, 1)

@@ -55,7 +55,7 @@ void fs_matmul_backward_cpu(float *dinp, float *dweight, float *dbias, const flo
 
 void fs_embedding_forward_cpu(float *out, const int32_t *tokens, const float *wte, int64_t N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > FS_PW_PAR_MIN)
   for (int64_t n = 0; n < N; n++) memcpy(out + n * C, wte + (int64_t)tokens[n] * C, (size_t)C * sizeof(float));
 }
 

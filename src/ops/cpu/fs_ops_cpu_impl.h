@@ -140,6 +140,10 @@ void fs_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
  * inline a plain static inline function into a clone) */
 #define FS_INLINE static inline __attribute__((always_inline))
 
+/* Below this many elements of elementwise or row-wise work a parallel region costs more than it saves (and in a
+ * decode step, one more barrier at which a thread that lost its core holds up the others) */
+#define FS_PW_PAR_MIN 32768
+
 /* Inside an OpenMP parallel region: this thread's part [*i0, *i1) of n elements, in pieces of 16 (whole vectors) */
 static inline void fs_omp_range(int64_t n, int64_t *i0, int64_t *i1)
 {
