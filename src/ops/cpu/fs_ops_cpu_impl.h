@@ -63,8 +63,9 @@ void fs_embedding_backward_cpu(float *dwte, const float *dout, const int32_t *to
 void fs_position_forward_cpu(float *out, const float *wpe, int B, int T, int C, const int32_t *pos);
 void fs_position_backward_cpu(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos);
 /* fs_ops_cpu_skinny.c: matmul_forward for at most FS_SKINNY_MAX_N rows (decoding), without sgemm's packing of the
- * weight; row n's results do not depend on N or on the threads.  Up to 32 rows it was as fast as sgemm or faster
- * on every measured shape (C 384..2048, OC 384..50257); 2-10x at 1-8 rows with a large weight. */
+ * weight; row n's results do not depend on N or on the threads.  Against sgemm (tests/bench/ops_bench, AVX-512,
+ * 2 threads): 2-4x at 1-4 rows of a weight that comes from memory, 1.3-1.8x at 16 rows, 0.85-1x at 1-4 rows of a
+ * small weight in cache and at 32 rows of a wide one (C = 2048); more rows favour sgemm. */
 #define FS_SKINNY_MAX_N 32
 void fs_matmul_skinny_cpu(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
                           int OC);
