@@ -25,9 +25,9 @@ EXTRA_DIST += src/ops/cuda/fs_ops_cuda_util.cu src/ops/cuda/fs_ops_cuda_dense.cu
 pkginclude_HEADERS += src/ops/fs_ops.h
 libflagscale_a_SOURCES += src/ops/cpu/fs_ops_cpu_impl.h src/ops/cpu/fs_ops_cpu_util.c \
 	src/ops/cpu/fs_ops_ref_dense.c src/ops/cpu/fs_ops_ref_norm.c src/ops/cpu/fs_ops_ref_attn.c \
-	src/ops/cpu/fs_ops_ref_xent.c src/ops/cpu/fs_ops_cpu_dense.c src/ops/cpu/fs_ops_cpu_pointwise.c \
-	src/ops/cpu/fs_ops_cpu_norm.c src/ops/cpu/fs_ops_cpu_rope.c src/ops/cpu/fs_ops_cpu_attn.c \
-	src/ops/cpu/fs_ops_cpu_xent.c src/ops/cpu/fs_ops_cpu_tables.c
+	src/ops/cpu/fs_ops_ref_xent.c src/ops/cpu/fs_ops_cpu_dense.c src/ops/cpu/fs_ops_cpu_skinny.c \
+	src/ops/cpu/fs_ops_cpu_pointwise.c src/ops/cpu/fs_ops_cpu_norm.c src/ops/cpu/fs_ops_cpu_rope.c \
+	src/ops/cpu/fs_ops_cpu_attn.c src/ops/cpu/fs_ops_cpu_xent.c src/ops/cpu/fs_ops_cpu_tables.c
 # tests: fast vs reference on odd shapes
 EXTRA_DIST += tests/unit/ops_test_common.h
 check_PROGRAMS += tests/unit/test_ops_ref_vs_fast

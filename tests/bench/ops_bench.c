@@ -2,6 +2,8 @@
  * FLOP counts: matmul fwd+bwd 6 N C OC; causal attention forward 2 B NH T^2 D (two half-masked T x T x D products),
  * backward 2.5x forward (five products, the usual count; the fast backward recomputes more than that, so its rate
  * is "effective"); lm-head + cross-entropy fwd+bwd 6 N C V.  Each figure is the best of a few runs.
+ * Decoding: the forward of a few rows (2 N C OC) through the fast table (the skinny kernel up to FS_SKINNY_MAX_N rows)
+ * against the same product by fs_sgemm, the path it took before.
  * Run with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS set (tests/bench/ops_bench.sh uses 2). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include <omp.h>
 #endif
 #include "fs_ops.h"
+#include "cpu/fs_ops_cpu_impl.h" /* fs_sgemm, FS_SKINNY_MAX_N: the path a few rows took before */
 
 static double now(void)
 {
@@ -91,6 +94,22 @@ static double run_xent(const struct fs_ops *ops, struct shape s, int reps)
   return best;
 }
 
+/* seconds of one forward of N rows, best of reps: through the table, or (sgemm) by fs_sgemm as before the kernel */
+static double run_forward(const struct fs_ops *ops, int sgemm, struct shape s, int reps)
+{
+  float *x = randn(s.N * s.C, 1), *w = randn((int64_t)s.OC * s.C, 0.1f), *y = randn(s.N * s.OC, 1);
+  double best = 1e30;
+  for (int r = 0; r < reps; r++) {
+    double t0 = now();
+    if (sgemm) fs_sgemm(0, 1, (int)s.N, s.OC, s.C, 1.0f, x, s.C, w, s.C, 0.0f, y, s.OC);
+    else ops->matmul_forward(y, x, w, NULL, s.N, s.C, s.OC);
+    double t = now() - t0;
+    best = t < best ? t : best;
+  }
+  free(x), free(w), free(y);
+  return best;
+}
+
 static double attn_flops(struct shape s) { return 2.0 * s.B * s.NH * (double)s.T * s.T * s.D; }
 
 int main(void)
@@ -123,6 +142,18 @@ int main(void)
   t = run_xent(F, xe, 2);
   printf("%-34s N=%lld C=%d V=%d  %8.3f s  %7.1f GFLOP/s\n", "lmhead_xent fwd+bwd (fast)", (long long)xe.N, xe.C,
          xe.OC, t, 6.0 * xe.N * xe.C * xe.OC / t * 1e-9);
+
+  /* decoding: a few rows against a layer's weight and against an lm-head */
+  printf("matmul forward of a few rows (decoding): fast table vs sgemm, GFLOP/s of the forward:\n");
+  const int dec[][2] = {{576, 1536}, {2048, 5632}, {576, 49152}};
+  const int dec_n[] = {1, 4, 16, FS_SKINNY_MAX_N};
+  for (int i = 0; i < 3; i++)
+    for (int k = 0; k < 4; k++) {
+      struct shape d = {.N = dec_n[k], .C = dec[i][0], .OC = dec[i][1]};
+      double fl = 2.0 * d.N * d.C * d.OC, tk = run_forward(F, 0, d, 10), ts = run_forward(F, 1, d, 10);
+      printf("  C=%-5d OC=%-6d N=%-3lld fast %8.1f us %6.1f GFLOP/s  sgemm %8.1f us %6.1f GFLOP/s  x%.2f\n", d.C, d.OC,
+             (long long)d.N, tk * 1e6, fl / tk * 1e-9, ts * 1e6, fl / ts * 1e-9, ts / tk);
+    }
 
   /* small shapes: fast vs reference */
   printf("speed-up of the fast table over the reference (same shapes):\n");

@@ -13,6 +13,7 @@
 #include <omp.h>
 #endif
 #include "fs_ops.h"
+#include "cpu/fs_ops_cpu_impl.h" /* FS_SKINNY_MAX_N */
 #include "ops_test_common.h"
 
 #define TOL 1e-5
@@ -50,6 +51,51 @@ static void test_matmul(int64_t N, int C, int OC, int with_bias)
   check("matmul_backward dinp=NULL, dweight twice", dwf, dwr, (int64_t)OC * C, TOL);
   free(x), free(w), free(b), free(yr), free(yf), free(dy), free(dxr), free(dxf), free(dwr), free(dwf), free(dbr),
     free(dbf);
+}
+
+/* A forward of up to FS_SKINNY_MAX_N rows (decoding) takes the skinny kernel: every N up to one past the limit
+ * against the reference (N mod 4 and OC mod 8 reach every tile; C is no multiple of 16), through the table and
+ * through each other kernel variant this CPU runs (AVX2, plain x86-64).  Row n must not depend on the batch: its bits
+ * equal those of a 1-row product, with any thread count. */
+static void test_matmul_skinny(int C, int OC, int n_max, int step)
+{
+  printf("matmul_forward few rows C=%d OC=%d N=1..%d\n", C, OC, n_max);
+  float *x = tops_rand((int64_t)n_max * C, -1, 1), *w = tops_rand((int64_t)OC * C, -1, 1), *b = tops_rand(OC, -1, 1);
+  float *y1 = tops_rand(OC, 7, 8);
+  int worst_n[3] = {0}, same_bits = 1, nv = 1;
+  double worst[3] = {0};
+  for (int N = 1; N <= n_max; N += N < 8 ? 1 : step) {
+    const float *bias = N % 2 ? b : NULL;
+    float *yr = tops_rand((int64_t)N * OC, 5, 6), *yf = tops_rand((int64_t)N * OC, 7, 8);
+    R->matmul_forward(yr, x, w, bias, N, C, OC);
+    for (int v = 0; v < 3; v++) {
+      if (v == 0) F->matmul_forward(yf, x, w, bias, N, C, OC);
+      else if (N > FS_SKINNY_MAX_N || !fs_matmul_skinny_variant_cpu(v, yf, x, w, bias, N, C, OC)) break;
+      nv = v + 1 > nv ? v + 1 : nv;
+      double e = tops_nerr(yf, yr, (int64_t)N * OC);
+      if (!(e <= worst[v])) worst[v] = e, worst_n[v] = N; /* a NaN sticks */
+      FS_EXPECT(tops_guard_ok(yf, (int64_t)N * OC), "N=%d, variant %d: guard overwritten", N, v);
+    }
+    F->matmul_forward(yf, x, w, bias, N, C, OC);
+    for (int n = 0; n < N && N <= FS_SKINNY_MAX_N; n++) {
+#ifdef _OPENMP
+      omp_set_num_threads(1 + n % 2);
+#endif
+      F->matmul_forward(y1, x + (int64_t)n * C, w, bias, 1, C, OC);
+      same_bits &= !memcmp(y1, yf + (int64_t)n * OC, (size_t)OC * sizeof(float));
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(3);
+#endif
+    free(yr), free(yf);
+  }
+  for (int v = 0; v < nv; v++) {
+    printf("  matmul_forward out, kernel variant %d, worst N   nmax_err %.3e (N=%d)\n", v, worst[v], worst_n[v]);
+    FS_EXPECT(worst[v] <= TOL, "matmul_forward few rows, variant %d: normalized error %.3e at N=%d (tolerance %.1e)",
+              v, worst[v], worst_n[v], TOL);
+  }
+  FS_EXPECT(same_bits, "matmul_forward few rows: a row's bits depend on the other rows or on the threads");
+  free(x), free(w), free(b), free(y1);
 }
 
 static void test_embedding(void)
@@ -277,6 +323,8 @@ int main(void)
   FS_EXPECT(!strcmp(R->name, "cpu-ref") && !strcmp(F->name, "cpu"), "table names %s %s", R->name, F->name);
   test_matmul(37, 45, 29, 1);
   test_matmul(37, 45, 29, 0);
+  test_matmul_skinny(45, 29, FS_SKINNY_MAX_N + 1, 1);
+  test_matmul_skinny(600, 1037, FS_SKINNY_MAX_N, 8); /* large enough for the threads */
   test_embedding();
   test_norms();
   test_rope(2, 67, 6, 16, 10000.0f, 5, 0);

@@ -1,6 +1,6 @@
-/* fs_ops_cpu_dense.c -- fast matmul (OpenBLAS sgemm split among the OpenMP threads by fs_sgemm) and embeddings
- * (OpenMP).  Gradients that many rows add into (dwte, dwpe, dbias) are split by column across threads, so there are
- * no races and the sums are deterministic. */
+/* fs_ops_cpu_dense.c -- fast matmul (OpenBLAS sgemm split among the OpenMP threads by fs_sgemm; a forward of a few
+ * rows goes to fs_ops_cpu_skinny.c) and embeddings (OpenMP).  Gradients that many rows add into (dwte, dwpe, dbias)
+ * are split by column across threads, so there are no races and the sums are deterministic. */
 #include <stdlib.h>
 #include <string.h>
 #include "fs_ops_cpu_impl.h"
@@ -11,6 +11,10 @@
 void fs_matmul_forward_cpu(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
                            int OC)
 {
+  if (N <= FS_SKINNY_MAX_N) { /* decoding: a few rows against the whole weight, which sgemm would pack first */
+    fs_matmul_skinny_cpu(out, inp, weight, bias, N, C, OC);
+    return;
+  }
   /* the bias goes in through beta = 1; fs_sgemm splits the product among the OpenMP threads (OpenBLAS itself
    * runs single-threaded: one thread pool, see fs_ops_cpu_init) */
   if (bias) {
@@ -51,7 +55,7 @@ void fs_matmul_backward_cpu(float *dinp, float *dweight, float *dbias, const flo
 
 void fs_embedding_forward_cpu(float *out, const int32_t *tokens, const float *wte, int64_t N, int C)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > FS_PW_PAR_MIN)
   for (int64_t n = 0; n < N; n++) memcpy(out + n * C, wte + (int64_t)tokens[n] * C, (size_t)C * sizeof(float));
 }
 

@@ -3,6 +3,7 @@
 #ifndef FS_OPS_CPU_IMPL_H
 #define FS_OPS_CPU_IMPL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #ifdef _OPENMP
@@ -61,6 +62,17 @@ void fs_embedding_forward_cpu(float *out, const int32_t *tokens, const float *wt
 void fs_embedding_backward_cpu(float *dwte, const float *dout, const int32_t *tokens, int64_t N, int C);
 void fs_position_forward_cpu(float *out, const float *wpe, int B, int T, int C, const int32_t *pos);
 void fs_position_backward_cpu(float *dwpe, const float *dout, int B, int T, int C, const int32_t *pos);
+/* fs_ops_cpu_skinny.c: matmul_forward for at most FS_SKINNY_MAX_N rows (decoding), without sgemm's packing of the
+ * weight; row n's results do not depend on N or on the threads.  Against sgemm (tests/bench/ops_bench, AVX-512,
+ * 2 threads): 2-4x at 1-4 rows of a weight that comes from memory, 1.3-1.8x at 16 rows, 0.85-1x at 1-4 rows of a
+ * small weight in cache and at 32 rows of a wide one (C = 2048); more rows favour sgemm. */
+#define FS_SKINNY_MAX_N 32
+void fs_matmul_skinny_cpu(float *out, const float *inp, const float *weight, const float *bias, int64_t N, int C,
+                          int OC);
+/* the same with kernel variant v of those this CPU runs, best first (0: as fs_matmul_skinny_cpu; then AVX2, plain
+ * x86-64), so that the tests check every one the machine has; returns 0 (and does nothing) when there is no v */
+int fs_matmul_skinny_variant_cpu(int v, float *out, const float *inp, const float *weight, const float *bias,
+                                 int64_t N, int C, int OC);
 /* fs_ops_cpu_pointwise.c */
 void fs_swiglu_forward_cpu(float *out, const float *gate, const float *up, int64_t n);
 void fs_swiglu_backward_cpu(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
@@ -125,6 +137,13 @@ void fs_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 #else
 #define FS_CLONES
 #endif
+/* for helpers of FS_CLONES functions: inlined into each clone, they get its vector width (GCC does not always
+ * inline a plain static inline function into a clone) */
+#define FS_INLINE static inline __attribute__((always_inline))
+
+/* Below this many elements of elementwise or row-wise work a parallel region costs more than it saves (and in a
+ * decode step, one more barrier at which a thread that lost its core holds up the others) */
+#define FS_PW_PAR_MIN 32768
 
 /* Inside an OpenMP parallel region: this thread's part [*i0, *i1) of n elements, in pieces of 16 (whole vectors) */
 static inline void fs_omp_range(int64_t n, int64_t *i0, int64_t *i1)
@@ -162,6 +181,27 @@ static inline float fs_expf(float x)
   y = x < -87.3f ? 0.0f : y;
   y = x > 88.7f ? __builtin_inff() : y;
   return x != x ? x : y;
+}
+
+/* sum_j exp(z[j] - max z) of a row z (V), the max into *mx_out: exp in float (fs_expf) in 16 lanes, the lanes
+ * added in double, so that a 50k-term sum stays accurate.  lse = max + log(sum). */
+FS_INLINE double fs_sum_exp(const float *z, int V, float *mx_out)
+{
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int j = 0; j < V; j++) mx = z[j] > mx ? z[j] : mx;
+  enum { L = 16 };
+  float part[L] = {0};
+  int j = 0;
+  for (; j + L <= V; j += L) {
+#pragma omp simd
+    for (int u = 0; u < L; u++) part[u] += fs_expf(z[j + u] - mx);
+  }
+  double sum = 0;
+  for (int u = 0; u < L; u++) sum += part[u];
+  for (; j < V; j++) sum += fs_expf(z[j] - mx);
+  *mx_out = mx;
+  return sum;
 }
 
 #endif

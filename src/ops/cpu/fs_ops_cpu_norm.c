@@ -9,7 +9,7 @@ enum { FS_NORM_CB = 64 }; /* columns per task for the weight gradients */
 void fs_rmsnorm_forward_cpu(float *out, float *rstd, const float *inp, const float *weight, int64_t N, int C,
                             float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > FS_PW_PAR_MIN)
   for (int64_t n = 0; n < N; n++) {
     const float *x = inp + n * C;
     float *o = out + n * C;
@@ -54,7 +54,7 @@ void fs_rmsnorm_backward_cpu(float *dinp, float *dweight, const float *dout, con
 void fs_layernorm_forward_cpu(float *out, float *mean, float *rstd, const float *inp, const float *weight,
                               const float *bias, int64_t N, int C, float eps)
 {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * C > FS_PW_PAR_MIN)
   for (int64_t n = 0; n < N; n++) {
     const float *x = inp + n * C;
     float *o = out + n * C;

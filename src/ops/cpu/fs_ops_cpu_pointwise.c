@@ -5,9 +5,6 @@
 #include <math.h>
 #include "fs_ops_cpu_impl.h"
 
-/* below this many elements a parallel region costs more than it saves */
-#define FS_PW_PAR_MIN 32768
-
 FS_CLONES static void swiglu_fwd_k(float *out, const float *gate, const float *up, int64_t i0, int64_t i1)
 {
 #pragma omp simd

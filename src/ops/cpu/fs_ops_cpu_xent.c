@@ -30,20 +30,8 @@ void fs_lmhead_logits_cpu(float *logits, const float *inp, const float *weight, 
 /* one row of logits z (V): returns the loss lse - z[tgt]; with backward, z becomes w * (softmax - onehot) */
 FS_CLONES static float xent_row(float *z, int V, int tgt, float w, int backward)
 {
-  float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-  for (int j = 0; j < V; j++) mx = z[j] > mx ? z[j] : mx;
-  /* float partial sums in 16 lanes, added in double: the 50k-term sum stays accurate */
-  enum { L = 16 };
-  float part[L] = {0};
-  int j = 0;
-  for (; j + L <= V; j += L) {
-#pragma omp simd
-    for (int u = 0; u < L; u++) part[u] += fs_expf(z[j + u] - mx);
-  }
-  double sum = 0;
-  for (int u = 0; u < L; u++) sum += part[u];
-  for (; j < V; j++) sum += fs_expf(z[j] - mx);
+  float mx;
+  double sum = fs_sum_exp(z, V, &mx);
   float lse = mx + (float)log(sum), loss = lse - z[tgt];
   if (backward) {
 #pragma omp simd
