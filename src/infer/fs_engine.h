@@ -9,7 +9,8 @@
  *   3. runs ONE forward over all running sequences: a prompt chunk for those still prefilling (chunks share a
  *      per-step token budget, max_step_tokens), one token for the others;
  *   4. samples (fs_sampler.h) and finishes sequences that stop, returning their blocks.
- * A request's output depends only on the request (its seed keys the draws), not on what else is in the batch.
+ * A request's tokens depend only on the request (its seed keys the draws), not on what else is in the batch;
+ * its log-probabilities may differ in the last bits when a step multiplies more than 32 token rows (doc/inference.md).
  *
  * Stopping: a token in stop_ids (e.g. the tokenizer's eod; it is kept in tokens/logprobs but not in the text),
  * a stop string in the detokenized text (the text is cut before it; the tokens are kept), max_new_tokens, or
