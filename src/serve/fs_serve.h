@@ -73,6 +73,8 @@ struct fs_serve_job {
   char err[512];
   char *sbuf;                  /* (n_sbuf) text released so far (stream) */
   size_t n_sbuf, cap_sbuf;
+  size_t *rel;                 /* (n_rel) n_sbuf after each engine step that released text: a stream's chunks */
+  int64_t n_rel, cap_rel;      /* end at these points (or the next whole UTF-8 character), whatever the timing */
   /* result, valid once DONE */
   int32_t *prompt_ids;         /* (n_prompt) */
   int64_t n_prompt;

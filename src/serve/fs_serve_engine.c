@@ -21,7 +21,7 @@ static void job_free(struct fs_serve_job *j)
   free(j->msgs);
   for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
   free(j->stop);
-  free(j->sbuf), free(j->prompt_ids), free(j->tokens), free(j->logprobs), free(j->text);
+  free(j->sbuf), free(j->rel), free(j->prompt_ids), free(j->tokens), free(j->logprobs), free(j->text);
   free(j->pieces), free(j->piece_off), free(j->top_ids), free(j->top_logprobs);
   free(j->slp.logprobs), free(j->slp.top_logprobs), free(j->slp.end), free(j->slp.piece_off), free(j->slp.pieces);
   free(j);
@@ -166,6 +166,12 @@ static void on_token(void *ctx, int64_t id, int32_t token, const char *bytes, si
       if (t) j->sbuf = t, j->cap_sbuf = cap;
     }
     if (j->n_sbuf + n <= j->cap_sbuf) memcpy(j->sbuf + j->n_sbuf, bytes, n), j->n_sbuf += n;
+    if (j->n_rel == j->cap_rel) {
+      int64_t cap = 2 * j->cap_rel + 64;
+      size_t *t = realloc(j->rel, (size_t)cap * sizeof *t);
+      if (t) j->rel = t, j->cap_rel = cap;
+    }
+    if (j->n_rel < j->cap_rel) j->rel[j->n_rel++] = j->n_sbuf; /* without it the chunk grows to the next point */
   }
   if (n) pthread_cond_broadcast(&s->progress);
   pthread_mutex_unlock(&s->lock);

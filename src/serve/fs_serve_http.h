@@ -13,6 +13,7 @@ enum fs_stream_kind { FS_STREAM_PLAIN, FS_STREAM_SSE_COMPLETION, FS_STREAM_SSE_C
 struct fs_stream_choice {
   struct fs_serve_job *j;
   size_t taken;      /* bytes of j->sbuf already formatted */
+  int64_t rel;       /* the first release point of j (j->rel) beyond taken */
   int64_t lp_taken;  /* tokens of j->slp already formatted (their logprobs) */
   size_t lp_off;     /* completions' text_offset of the next token */
   int ended;         /* its last chunk has been formatted */

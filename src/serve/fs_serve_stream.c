@@ -1,8 +1,9 @@
 /* fs_serve_stream.c -- a streamed reply: the text of its jobs as the engine releases it, as plain chunks
- * (/stream_func, one job) or as OpenAI server-sent events ("data: {...}\n\n" ... "data: [DONE]\n\n"), one chunk per
- * choice that has new text, the choices' chunks interleaved.  A chunk never ends inside a UTF-8 character, so a
- * choice's concatenated chunks equal the batch reply's text; with logprobs a chunk carries the tokens whose text
- * it completes, so the concatenated logprobs equal the batch reply's too. */
+ * (/stream_func, one job) or as OpenAI server-sent events ("data: {...}\n\n" ... "data: [DONE]\n\n"): one chunk per
+ * engine step that released text of a choice, the choices' chunks interleaved, the same however slowly the client
+ * reads (a reader that falls behind gets the chunks it missed, not one merged chunk).  A chunk never ends inside a
+ * UTF-8 character, so a choice's concatenated chunks equal the batch reply's text; with logprobs a chunk carries the
+ * tokens whose text it completes, so the concatenated logprobs equal the batch reply's too. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,13 +91,22 @@ struct taken {
   int done;
 };
 
-/* under lock: bytes of c ready to go (complete UTF-8 characters; all at the end); *done: c's job has ended */
+/* under lock: bytes of c ready to go, one engine step's release at a time (j->rel; a chunk never ends inside a
+ * UTF-8 character: such a step's bytes go with the next), so the chunks do not depend on when the reader comes;
+ * *done: the job has ended and these are its last bytes */
 static size_t ready(const struct fs_stream_choice *c, int *done)
 {
   const struct fs_serve_job *j = c->j;
-  size_t avail = j->n_sbuf - c->taken;
-  *done = j->state == FS_JOB_DONE || j->state == FS_JOB_FAILED;
-  return *done || !avail ? avail : fs_utf8_complete(j->sbuf + c->taken, avail); /* sbuf is NULL before any text */
+  int ended = j->state == FS_JOB_DONE || j->state == FS_JOB_FAILED;
+  for (int64_t r = c->rel; r < j->n_rel; r++) {
+    size_t k = fs_utf8_complete(j->sbuf + c->taken, j->rel[r] - c->taken);
+    if (k) {
+      *done = ended && c->taken + k == j->n_sbuf;
+      return k;
+    }
+  }
+  *done = ended;
+  return ended ? j->n_sbuf - c->taken : 0; /* at the end: what is left (an incomplete character is sanitized) */
 }
 
 /* under lock */
@@ -106,6 +116,7 @@ static void take(const struct fs_stream *st, struct fs_stream_choice *c, struct 
   t->n = 0;
   if (raw && (t->text = malloc(3 * raw + 1))) t->n = fs_utf8_sanitize(t->text, c->j->sbuf + c->taken, raw);
   c->taken += raw;
+  while (c->rel < c->j->n_rel && c->j->rel[c->rel] <= c->taken) c->rel++;
   t->lp = t->n ? chunk_logprobs(st, c, 0) : NULL;
   t->lp_end = t->done ? chunk_logprobs(st, c, 1) : NULL;
 }

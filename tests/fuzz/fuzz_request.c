@@ -67,6 +67,9 @@ static void fake_result(struct fs_serve_job *j)
     j->sbuf = malloc(n), j->n_sbuf = j->cap_sbuf = n;
     if (!j->sbuf) abort();
     memcpy(j->sbuf, src, n);
+    j->n_rel = j->cap_rel = (int64_t)(n + 1) / 2; /* released 2 bytes a step: chunks may split UTF-8 characters */
+    if (!(j->rel = malloc((size_t)j->n_rel * sizeof *j->rel))) abort();
+    for (int64_t r = 0; r < j->n_rel; r++) j->rel[r] = 2 * (size_t)(r + 1) < n ? 2 * (size_t)(r + 1) : n;
   }
   if (j->stream && j->want_pieces) fake_stream_lp(j, nt, top, src, n);
   j->finish = nt == 8 ? FS_FINISH_LENGTH : FS_FINISH_STOP;
