@@ -10,7 +10,7 @@ build=${1:-$top/build}
 pkgs="build-essential autoconf automake libtool pkg-config xz-utils
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools libpetsc-real-dev
   libmicrohttpd-dev libjansson-dev libpcre2-dev libopenblas-dev"
-[ "${FS_TEST_DEPS:-0}" = 1 ] && pkgs="$pkgs python3-torch python3-numpy python3-h5py"
+[ "${FS_TEST_DEPS:-0}" = 1 ] && pkgs="$pkgs python3-torch python3-numpy python3-h5py python3-psutil python3-yaml"
 if [ "${FS_SKIP_APT:-0}" != 1 ]; then
   need_apt=0
   for p in $pkgs; do
@@ -40,6 +40,12 @@ if [ "${FS_TEST_DEPS:-0}" = 1 ] && [ -x /usr/bin/python3 ] && ! /usr/bin/python3
   echo "== installing transformers for the model parity tests (pip, system python)"
   /usr/bin/python3 -m pip install -q --break-system-packages "transformers==4.40.2" 2>/dev/null \
     || echo "pip could not install transformers: the Hugging Face comparisons will be skipped"
+fi
+# PEFT for the adapter-folder test, without dependencies (they would replace Debian's PyTorch with another one)
+if [ "${FS_TEST_DEPS:-0}" = 1 ] && [ -x /usr/bin/python3 ] && ! /usr/bin/python3 -c 'import peft' 2>/dev/null; then
+  echo "== installing PEFT for the adapter tests (pip, system python, no dependencies)"
+  /usr/bin/python3 -m pip install -q --break-system-packages --no-deps "peft==0.10.0" "accelerate==0.28.0" 2>/dev/null \
+    || echo "pip could not install PEFT: the comparison with PEFT will be skipped"
 fi
 cd "$top"
 [ -x configure ] && [ configure -nt configure.ac ] || autoreconf -fi

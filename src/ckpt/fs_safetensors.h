@@ -92,6 +92,9 @@ PetscErrorCode fs_st_writer_add(struct fs_st_writer *w, const char *name, int nd
 /* same with an explicit file dtype for this tensor (e.g. F32 norms in a BF16 checkpoint) */
 PetscErrorCode fs_st_writer_add_as(struct fs_st_writer *w, const char *name, enum fs_dtype file_dtype, int ndim,
                                    const int64_t shape[], const float *data);
+/* file names STEM.safetensors (and STEM-... shards, STEM.safetensors.index.json) instead of model.*: before any
+ * tensor is added (a PEFT adapter is adapter_model.safetensors) */
+PetscErrorCode fs_st_writer_set_stem(struct fs_st_writer *w, const char *stem);
 PetscErrorCode fs_st_writer_finish(struct fs_st_writer **w); /* frees *w, also on error (removing .tmp files) */
 PetscErrorCode fs_st_writer_abort(struct fs_st_writer **w);  /* removes .tmp files; accepts NULL */
 

@@ -20,6 +20,7 @@ struct st_entry {
 
 struct fs_st_writer {
   char *dir;
+  char stem[64];          /* files STEM.safetensors or STEM-0000i-of-0000N.safetensors + STEM.safetensors.index.json */
   int dtype;
   size_t max_shard_bytes;
   struct st_entry *entries;
@@ -33,13 +34,13 @@ struct fs_st_writer {
 
 static void shard_tmp_path(char *out, size_t n, const struct fs_st_writer *w, int shard)
 {
-  snprintf(out, n, "%s/.model-%05d.safetensors.tmp", w->dir, shard + 1);
+  snprintf(out, n, "%s/.%s-%05d.safetensors.tmp", w->dir, w->stem, shard + 1);
 }
 
-static void shard_final_name(char *out, size_t n, int shard, int n_shards)
+static void shard_final_name(char *out, size_t n, const struct fs_st_writer *w, int shard, int n_shards)
 {
-  if (n_shards == 1) snprintf(out, n, "%s", FS_ST_SINGLE_NAME);
-  else snprintf(out, n, "model-%05d-of-%05d.safetensors", shard + 1, n_shards);
+  if (n_shards == 1) snprintf(out, n, "%s.safetensors", w->stem);
+  else snprintf(out, n, "%s-%05d-of-%05d.safetensors", w->stem, shard + 1, n_shards);
 }
 
 static PetscErrorCode write_all(int fd, const void *p, size_t n, const char *path)
@@ -142,6 +143,7 @@ PetscErrorCode fs_st_writer_create(const char *dir, enum fs_dtype file_dtype, si
           "safetensors writer: folder %s is not writable: %s (create it first)", dir, strerror(errno));
   FSCalloc(sizeof *w, &w);
   w->dir = strdup(dir);
+  snprintf(w->stem, sizeof w->stem, "model");
   w->dtype = file_dtype;
   w->max_shard_bytes = max_shard_bytes;
   *out = w;
@@ -227,7 +229,7 @@ static PetscErrorCode write_index(struct fs_st_writer *w, const char *final_path
   json_object_set_new(meta, "total_size", json_integer((json_int_t)w->total_bytes));
   json_object_set_new(root, "metadata", meta);
   for (int64_t i = 0; i < w->n_entries; i++) {
-    shard_final_name(name, sizeof name, w->entries[i].shard, w->n_shards);
+    shard_final_name(name, sizeof name, w, w->entries[i].shard, w->n_shards);
     json_object_set_new(wm, w->entries[i].name, json_string(name));
   }
   json_object_set_new(root, "weight_map", wm);
@@ -268,11 +270,11 @@ static PetscErrorCode finish(struct fs_st_writer *w)
   PetscCall(flush_shard(w));
   for (int s = 0; s < w->n_shards; s++) {
     shard_tmp_path(tmp, sizeof tmp, w, s);
-    shard_final_name(name, sizeof name, s, w->n_shards);
+    shard_final_name(name, sizeof name, w, s, w->n_shards);
     snprintf(final, sizeof final, "%s/%s", w->dir, name);
     FSCallSys(rename(tmp, final), final);
   }
-  snprintf(final, sizeof final, "%s/%s", w->dir, FS_ST_INDEX_NAME);
+  snprintf(final, sizeof final, "%s/%s.safetensors.index.json", w->dir, w->stem);
   if (w->n_shards > 1) PetscCall(write_index(w, final));
   else unlink(final); /* a stale index would point at shards that are not ours */
   fd = open(w->dir, O_RDONLY);
@@ -280,6 +282,15 @@ static PetscErrorCode finish(struct fs_st_writer *w)
     (void)fsync(fd); /* the renames are durable; a file system that cannot fsync a folder is not an error */
     close(fd);
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_st_writer_set_stem(struct fs_st_writer *w, const char *stem)
+{
+  PetscFunctionBegin;
+  FSCheck(w->n_entries == 0 && strlen(stem) < sizeof w->stem && !strchr(stem, '/'), PETSC_COMM_SELF,
+          PETSC_ERR_ARG_WRONG, "safetensors file stem '%s': set before any tensor, a plain name", stem);
+  snprintf(w->stem, sizeof w->stem, "%s", stem);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -12,14 +12,15 @@
 #include "fs_log.h"
 #include "fs_model_io.h"
 #include "fs_opt.h"
+#include "fs_peft.h"
 #include "fs_tokenizer_options.h"
 
-enum { FMT_FLAGSCALE = 0, FMT_HF = 1, FMT_GGUF = 2 };
-static const char *const k_fmt[] = {"flagscale", "hf", "gguf"};
+enum { FMT_FLAGSCALE = 0, FMT_HF = 1, FMT_GGUF = 2, FMT_PEFT = 3 };
+static const char *const k_fmt[] = {"flagscale", "hf", "gguf", "peft"};
 enum { DT_FP32 = 0, DT_BF16 = 1, DT_FP16 = 2 };
 
 struct convert_opts {
-  char load[FS_OPT_STRLEN], save[FS_OPT_STRLEN];
+  char load[FS_OPT_STRLEN], save[FS_OPT_STRLEN], adapter[FS_OPT_STRLEN], peft_base[FS_OPT_STRLEN];
   int load_format, save_format, save_dtype;
   PetscBool drop_optimizer, merge_lora;
   int64_t max_shard_mb;
@@ -31,7 +32,8 @@ struct source {
   char ckpt_path[4096];               /* the flagscale file, when loaded from one (for the optimizer state) */
   int64_t iteration;
   char *chat_template;                /* from a GGUF file or a checkpoint, or NULL */
-  int lora_merged;                    /* LoRA adapters were merged: the optimizer state no longer applies */
+  int new_model;                      /* LoRA adapters were merged or attached: the optimizer state and iteration
+                                         no longer apply */
 };
 
 static PetscErrorCode read_options(struct convert_opts *o)
@@ -42,16 +44,22 @@ static PetscErrorCode read_options(struct convert_opts *o)
                           "what to read: a checkpoint directory or file, a Hugging Face folder, or a .gguf file", o->load,
                           NULL));
   PetscCall(fs_opt_enum("-load_format", "flagscale|hf|gguf", FMT_FLAGSCALE, "format of -load", &o->load_format, NULL));
+  PetscCall(fs_opt_string("-load_adapter", "", "a PEFT LoRA adapter folder (adapter_config.json + "
+                          "adapter_model.safetensors) to put on the -load model (\"\" = none)", o->adapter, NULL));
   PetscCall(fs_opt_string("-save", NULL, "output directory (gguf: DIR/model.gguf)", o->save, NULL));
-  PetscCall(fs_opt_enum("-save_format", "flagscale|hf|gguf", FMT_HF, "format to write", &o->save_format, NULL));
+  PetscCall(fs_opt_enum("-save_format", "flagscale|hf|gguf|peft", FMT_HF,
+                        "format to write (peft: the LoRA adapters alone, as a PEFT adapter folder)", &o->save_format,
+                        NULL));
+  PetscCall(fs_opt_string("-peft_base_model", "", "peft: base_model_name_or_path of adapter_config.json (the base "
+                          "model's Hugging Face folder or hub name; \"\" = null)", o->peft_base, NULL));
   PetscCall(fs_opt_enum("-save_dtype", "fp32|bf16|fp16", DT_FP32,
                         "weights on disk (flagscale: fp32 or bf16; hf: any; gguf: fp32 or fp16); the optimizer state "
                         "stays fp32", &o->save_dtype, NULL));
   PetscCall(fs_opt_bool("-drop_optimizer", PETSC_FALSE, "flagscale -> flagscale: write the weights only",
                         &o->drop_optimizer, NULL));
   PetscCall(fs_opt_bool("-merge_lora", PETSC_TRUE,
-                        "a checkpoint with LoRA adapters: write W + (alpha/r) B A and no adapters (false: keep the "
-                        "adapters; flagscale output only)", &o->merge_lora, NULL));
+                        "a model with LoRA adapters: write W + (alpha/r) B A and no adapters (false: keep the "
+                        "adapters; flagscale output only; a peft output always holds the adapters alone)", &o->merge_lora, NULL));
   PetscCall(fs_opt_int("-max_shard_size_mb", 5000, "hf: largest safetensors shard in MB (more tensors -> index file)",
                        &o->max_shard_mb, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -116,11 +124,6 @@ static PetscErrorCode load_model(MPI_Comm self, const struct convert_opts *o, st
     PetscBool has;
     PetscCall(fs_model_checkpoint_file(self, o->load, src->ckpt_path, sizeof src->ckpt_path));
     PetscCall(fs_model_create_from_checkpoint(self, src->ckpt_path, &fs_ops_cpu, m));
-    src->lora_merged = (*m)->cfg.lora_rank > 0 && o->merge_lora;
-    FSCheck((*m)->cfg.lora_rank == 0 || o->merge_lora || o->save_format == FMT_FLAGSCALE, self, PETSC_ERR_ARG_INCOMP,
-            "%s has LoRA adapters: %s export needs them merged (drop -merge_lora false)", o->load,
-            k_fmt[o->save_format]);
-    if (src->lora_merged) PetscCall(fs_model_lora_merge_in_place(m));
     PetscCall(fs_ckpt_open(self, src->ckpt_path, &r));
     PetscCall(fs_ckpt_has_attr(r, "tokenizer", &has));
     if (has) {
@@ -146,6 +149,14 @@ static PetscErrorCode load_model(MPI_Comm self, const struct convert_opts *o, st
     PetscCall(fs_hf_read_weights(o->load, *m));
     hf_tokenizer(o->load, src->tokenizer_json, sizeof src->tokenizer_json);
   }
+  if (o->adapter[0]) PetscCall(fs_peft_attach(o->adapter, m));
+  /* adapters: merged for every output but a PEFT folder (the adapters alone) and, asked, a flagscale checkpoint */
+  const int lora = (*m)->cfg.lora_rank > 0;
+  FSCheck(!lora || o->merge_lora || o->save_format == FMT_FLAGSCALE || o->save_format == FMT_PEFT, self,
+          PETSC_ERR_ARG_INCOMP, "%s has LoRA adapters: %s export needs them merged (drop -merge_lora false)", o->load,
+          k_fmt[o->save_format]);
+  src->new_model = (lora && o->merge_lora && o->save_format != FMT_PEFT) || o->adapter[0];
+  if (lora && o->merge_lora && o->save_format != FMT_PEFT) PetscCall(fs_model_lora_merge_in_place(m));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -194,7 +205,7 @@ static PetscErrorCode save_flagscale(const struct convert_opts *o, const struct 
 {
   char path[4096];
   struct fs_ckpt_writer *w = NULL;
-  const int64_t iteration = o->drop_optimizer || src->lora_merged ? 0 : src->iteration;
+  const int64_t iteration = o->drop_optimizer || src->new_model ? 0 : src->iteration;
 
   PetscFunctionBegin;
   FSCheck(o->save_dtype != DT_FP16, self, PETSC_ERR_SUP, "flagscale checkpoints store fp32 or bf16, not fp16");
@@ -204,8 +215,8 @@ static PetscErrorCode save_flagscale(const struct convert_opts *o, const struct 
   if (!ierr && src->tokenizer_json[0]) ierr = fs_ckpt_set_attr_string(w, "tokenizer", src->tokenizer_json);
   if (!ierr && src->chat_template) ierr = fs_ckpt_set_attr_string(w, "chat_template", src->chat_template);
   if (!ierr) ierr = fs_model_write(w, m, file_dtype(o->save_dtype), 0, 1);
-  /* merged adapters: the moments were the adapters', the weights are a new model's */
-  if (!ierr) ierr = copy_training_state(w, m, src, o->drop_optimizer || src->lora_merged, self);
+  /* merged or attached adapters: the moments were of other trainable tensors, the weights are a new model's */
+  if (!ierr) ierr = copy_training_state(w, m, src, o->drop_optimizer || src->new_model, self);
   if (ierr) {
     fs_ckpt_abort(&w);
     PetscCall(ierr);
@@ -279,6 +290,8 @@ PetscErrorCode fs_convert_run(MPI_Comm comm, const char *app, const char *summar
     fs_log_info("loaded %s (%s): %s", o.load, k_fmt[o.load_format], desc);
     if (o.save_format == FMT_HF) PetscCall(save_hf(&o, m, &src));
     else if (o.save_format == FMT_GGUF) PetscCall(save_gguf(&o, m, &src));
+    else if (o.save_format == FMT_PEFT)
+      PetscCall(fs_peft_write(o.save, m, file_dtype(o.save_dtype), o.peft_base[0] ? o.peft_base : NULL));
     else PetscCall(save_flagscale(&o, m, &src, PETSC_COMM_SELF));
     free(src.chat_template);
     fs_log_info("wrote %s (%s, %s)", o.save, k_fmt[o.save_format],

@@ -3,7 +3,10 @@
                                 names and shapes (lora_A (r, in), lora_B (out, r)), the model configuration records
                                 them, and /optimizer holds the adapters' moments only
   logits OURS BASE X.bin...     every X equals OURS (base + adapters) within 1e-5 relative; OURS differs from BASE
-  hf OURS TOKENS DIR            transformers' LlamaForCausalLM on the merged HF export gives OURS within 1e-5"""
+  hf OURS TOKENS DIR [ADAPTER]  transformers' LlamaForCausalLM on the merged HF export gives OURS within 1e-5; with
+                                ADAPTER, DIR is the base's export and PEFT (PeftModel) puts the adapter folder on it
+  adapter LORA.h5 DIR           the PEFT folder DIR holds LORA.h5's adapters bit for bit under PEFT's names, and
+                                adapter_config.json its rank, alpha and target modules"""
 import json
 import sys
 
@@ -51,18 +54,40 @@ def logits(ours, base, *others):
     return ok
 
 
-def hf(ours, toks, folder):
+def hf(ours, toks, folder, adapter=None):
     import torch
     from transformers import LlamaForCausalLM
     ids = [int(t) for t in toks.split(",")]
     model = LlamaForCausalLM.from_pretrained(folder, torch_dtype=torch.float32)
+    what = "the merged export"
+    if adapter:
+        from peft import PeftModel
+        model, what = PeftModel.from_pretrained(model, adapter), "the base export + PEFT's adapter"
     with torch.no_grad():
         out = model(torch.tensor([ids])).logits[0].numpy()
     a = np.fromfile(ours, dtype=np.float32).reshape(len(ids), -1)
     e = rel(out[:, :a.shape[1]], a)
-    print(f"transformers on the merged export vs base + adapters: max difference {e:.2e} of the largest logit")
+    print(f"transformers on {what} vs base + adapters: max difference {e:.2e} of the largest logit")
     return e < 1e-5
 
 
-ok = {"ckpt": ckpt, "logits": logits, "hf": hf}[sys.argv[1]](*sys.argv[2:])
+def adapter(lora_path, folder):
+    import h5py
+    from safetensors.numpy import load_file
+    with open(f"{folder}/adapter_config.json") as f:
+        conf = json.load(f)
+    got = load_file(f"{folder}/adapter_model.safetensors")
+    with h5py.File(lora_path, "r") as l:
+        cfg = json.loads(l.attrs["model_config"])
+        want = {"base_model.model." + n: l["model"][n][()] for n in l["model"].keys() if ".lora_" in n}
+    same = sorted(got) == sorted(want) and all(np.array_equal(got[n].view(np.uint32), want[n].view(np.uint32))
+                                               for n in want)
+    conf_ok = (conf["peft_type"] == "LORA" and conf["r"] == cfg["lora_rank"] and conf["lora_alpha"] ==
+               cfg["lora_alpha"] and ",".join(conf["target_modules"]) == cfg["lora_target_modules"])
+    print(f"{len(got)} adapter tensors (checkpoint: {len(want)}), bit-identical: {same}; adapter_config.json r "
+          f"{conf['r']} lora_alpha {conf['lora_alpha']} target_modules {conf['target_modules']}: {conf_ok}")
+    return same and conf_ok
+
+
+ok = {"ckpt": ckpt, "logits": logits, "hf": hf, "adapter": adapter}[sys.argv[1]](*sys.argv[2:])
 sys.exit(0 if ok else 1)
