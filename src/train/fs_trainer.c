@@ -13,17 +13,22 @@
 
 static PetscLogEvent ev_fwdbwd, ev_allreduce, ev_optimizer, ev_data, ev_allgather;
 
+/* model FLOPs per trained token: 2 per matmul parameter forward, 2 for the input gradient, 2 for the weight
+ * gradient -- which frozen weights (LoRA's base) do not have -- plus attention (QK^T and AV, counted in full) */
 static double model_flops_per_token(const struct fs_model *m)
 {
   const struct fs_model_config *c = &m->cfg;
-  double matmul = 0;
+  double flops = 0;
+  int embed_frozen = 0;
   for (int i = 0; i < m->table.n; i++) {
     const struct fs_param *p = &m->table.p[i];
-    if (p->ndim == 2 && p->role != FS_P_EMBED && p->role != FS_P_POS_EMBED) matmul += (double)p->n_elem;
+    if (p->role == FS_P_EMBED) embed_frozen = p->frozen;
+    if (p->ndim == 2 && p->role != FS_P_EMBED && p->role != FS_P_POS_EMBED)
+      flops += (p->frozen ? 4.0 : 6.0) * (double)p->n_elem;
   }
-  if (!c->untie_embeddings_and_output_weights) matmul += (double)c->padded_vocab_size * c->hidden_size;
-  /* 6 x matmul parameters + attention (QK^T and AV, counted in full) */
-  return 6.0 * matmul + 12.0 * c->num_layers * (double)c->hidden_size * c->seq_length;
+  if (!c->untie_embeddings_and_output_weights) /* the tied output layer */
+    flops += (embed_frozen ? 4.0 : 6.0) * (double)c->padded_vocab_size * c->hidden_size;
+  return flops + 12.0 * c->num_layers * (double)c->hidden_size * c->seq_length;
 }
 
 PetscErrorCode fs_trainer_create(MPI_Comm comm, struct fs_model *m, const struct fs_train_args *a,
@@ -374,6 +379,8 @@ PetscErrorCode fs_trainer_memory_report(struct fs_trainer *t)
   /* exact bytes for scripts: the optimizer state allocated per rank (max and min over the ranks) */
   fs_log_info("optimizer state bytes per rank: max %.0f min %.0f (%d rank(s), %s)", hi[2], lo[2], t->dp_size,
               t->dist ? "sharded" : "replicated");
+  fs_log_info("model FLOPs per token: %.6e (6 per trained matmul weight, 4 per frozen one, attention 12 L C T; the "
+              "TFLOP/s figures use it)", t->flops_per_token);
   if (m->cfg.lora_rank > 0) {
     int64_t n_lora = 0;
     char targets[128];

@@ -5,6 +5,8 @@
   logits OURS BASE X.bin...     every X equals OURS (base + adapters) within 1e-5 relative; OURS differs from BASE
   hf OURS TOKENS DIR [ADAPTER]  transformers' LlamaForCausalLM on the merged HF export gives OURS within 1e-5; with
                                 ADAPTER, DIR is the base's export and PEFT (PeftModel) puts the adapter folder on it
+  flops LOG                     the trainer's "model FLOPs per token" equals the count made here from the model
+                                line of LOG: 6 per trained matmul weight, 4 per frozen (LoRA base) one, 12 L C T
   adapter LORA.h5 DIR           the PEFT folder DIR holds LORA.h5's adapters bit for bit under PEFT's names, and
                                 adapter_config.json its rank, alpha and target modules"""
 import json
@@ -71,6 +73,25 @@ def hf(ours, toks, folder, adapter=None):
     return e < 1e-5
 
 
+def flops(log):
+    import re
+    text = open(log).read()
+    m = re.search(r"(\d+) layers, hidden (\d+), heads (\d+) \(kv (\d+), dim (\d+)\), ffn (\d+) \(swiglu\), vocab \d+ "
+                  r"\(padded (\d+)\), seq (\d+)", text)
+    L, C, H, KV, D, F, V, T = map(int, m.groups())
+    lora = re.search(r"LoRA rank (\d+), alpha \S+ on (\S+):", text)
+    r, targets = (int(lora.group(1)), lora.group(2).split(",")) if lora else (0, [])
+    shapes = {"q_proj": (H * D, C), "k_proj": (KV * D, C), "v_proj": (KV * D, C), "o_proj": (C, H * D),
+              "gate_proj": (F, C), "up_proj": (F, C), "down_proj": (C, F)}  # (out, in), the tied output layer apart
+    base_w = 4 if lora else 6
+    per_layer = sum(base_w * o * i + (6 * r * (o + i) if t in targets else 0) for t, (o, i) in shapes.items())
+    want = L * per_layer + base_w * V * C + 12 * L * C * T
+    got = float(re.search(r"model FLOPs per token: (\S+)", text).group(1))
+    what = "LoRA rank %d on %s" % (r, ",".join(targets)) if r else "full training"
+    print(f"model FLOPs per token: {got:.6e}, counted here {want:.6e} ({what})")
+    return abs(got - want) <= 1e-6 * want
+
+
 def adapter(lora_path, folder):
     import h5py
     from safetensors.numpy import load_file
@@ -89,5 +110,5 @@ def adapter(lora_path, folder):
     return same and conf_ok
 
 
-ok = {"ckpt": ckpt, "logits": logits, "hf": hf, "adapter": adapter}[sys.argv[1]](*sys.argv[2:])
+ok = {"ckpt": ckpt, "logits": logits, "hf": hf, "adapter": adapter, "flops": flops}[sys.argv[1]](*sys.argv[2:])
 sys.exit(0 if ok else 1)

@@ -7,7 +7,7 @@
 # adapters have optimizer state; the HF export (adapters merged) gives in transformers the logits of base +
 # adapters computed here, as do the HF and GGUF exports imported back; flagscale-infer loads the adapters (on 1
 # and on 2 tensor-parallel ranks, with the same tokens);
-# disagreeing LoRA options are refused.
+# disagreeing LoRA options are refused; the logged FLOPs per token (TFLOP/s) count frozen weights 4x, trained 6x.
 . "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
 : "${TORCH_PYTHON:=/usr/bin/python3}"
 check=${top_srcdir:-.}/tests/mpi/test_sft_check.py
@@ -32,6 +32,9 @@ run() { # name np options...
 run np1 1 $lora -save "$tmp/lora"
 grep -E "LoRA rank|has no LoRA adapters" "$tmp/np1.log"
 $PYTHON "$check" falls "$tmp/np1.jsonl" 0.03 || exit 1
+# the TFLOP/s count: frozen weights have no weight gradient
+$PYTHON "$lcheck" flops "$tmp/np1.log" || exit 1
+$PYTHON "$lcheck" flops "$tmp/pre.log" || exit 1
 # layouts (at a smaller learning rate: Adam amplifies the rounding differences of the reductions at 1e-2, with or
 # without LoRA)
 run ref 1 $lora -lr 2e-3
