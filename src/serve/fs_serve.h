@@ -148,7 +148,8 @@ int fs_serve_start(struct fs_serve *s);  /* 0 on success */
 void fs_serve_stop(struct fs_serve *s);  /* finishes pending jobs, joins the thread */
 /* a job with refs = 1 (the caller's); fills input fields after */
 struct fs_serve_job *fs_serve_job_new(void);
-/* queues jobs[0..n); all or none: returns 503 when the queue is full or the server stops, 0 when queued */
+/* queues jobs[0..n); all or none: returns 0 when queued, 503 when the queue is full or the server stops, 400 when
+ * n alone is more than the queue holds */
 int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n);
 /* waits until every job is DONE or FAILED; 0 or the first failed job's status */
 int fs_serve_wait(struct fs_serve *s, struct fs_serve_job **jobs, int n);

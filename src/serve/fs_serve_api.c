@@ -143,11 +143,7 @@ void fs_api_stream(struct fs_serve *s, json_t *req, struct fs_reply *rep)
   }
   if (!(j = text_job(prompts[0], sft, json_is_array(hist) ? hist : NULL, rep))) goto done;
   j->max_new_tokens = max_new, j->sampling = sp, j->stream = 1;
-  int st = fs_serve_submit(s, &j, 1);
-  if (st) {
-    fs_reply_error(rep, st, "the server is busy or stopping: retry later");
-    goto done;
-  }
+  if (fs_api_submit(s, &j, 1, rep)) goto done;
   if (!(rep->stream = fs_stream_new(s, &j, 1, FS_STREAM_PLAIN))) {
     fs_reply_error(rep, 500, "out of memory");
     goto done;
@@ -204,11 +200,7 @@ void fs_api_megatron(struct fs_serve *s, json_t *req, struct fs_reply *rep)
     }
     jobs[i]->max_new_tokens = i < n ? ntok : 0, jobs[i]->sampling = sp, jobs[i]->want_pieces = 1;
   }
-  int st = fs_serve_submit(s, jobs, m);
-  if (st) {
-    fs_reply_error(rep, st, "the server is busy or stopping: retry later");
-    goto done;
-  }
+  if (fs_api_submit(s, jobs, m, rep)) goto done;
   fs_serve_wait(s, jobs, m);
   for (int i = 0; i < n; i++)
     if (jobs[i]->state == FS_JOB_FAILED) {

@@ -477,6 +477,7 @@ void fs_serve_stop(struct fs_serve *s)
 
 int fs_serve_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n)
 {
+  if (n > s->max_queue) return 400; /* never fits: retrying would not help */
   pthread_mutex_lock(&s->lock);
   if (s->stopping || s->n_pending + n > s->max_queue) {
     pthread_mutex_unlock(&s->lock);

@@ -128,15 +128,22 @@ int fs_field_stop(json_t *o, const char *key, struct fs_serve_job *j, struct fs_
   return 0;
 }
 
-int fs_api_run(struct fs_serve *s, struct fs_serve_job **jobs, int n, struct fs_reply *rep)
+int fs_api_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n, struct fs_reply *rep)
 {
   int st = fs_serve_submit(s, jobs, n);
-  if (st) {
-    fs_reply_error(rep, st, "the server is busy (%d requests queued or running at most) or stopping: retry later",
+  if (st == 400)
+    fs_reply_error(rep, 400, "the request has %d prompts (choices included); this server takes at most %d at once "
+                   "(-max_queue)", n, s->max_queue);
+  else if (st)
+    fs_reply_error(rep, st, "the server is busy (%d prompts queued or running at most) or stopping: retry later",
                    s->max_queue);
-    return 1;
-  }
-  st = fs_serve_wait(s, jobs, n);
+  return st != 0;
+}
+
+int fs_api_run(struct fs_serve *s, struct fs_serve_job **jobs, int n, struct fs_reply *rep)
+{
+  if (fs_api_submit(s, jobs, n, rep)) return 1;
+  int st = fs_serve_wait(s, jobs, n);
   if (st) {
     for (int i = 0; i < n; i++)
       if (jobs[i]->state == FS_JOB_FAILED) {

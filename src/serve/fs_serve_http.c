@@ -220,6 +220,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   if (!r) return MHD_NO;
   MHD_add_response_header(r, "Content-Type", rep.ctype ? rep.ctype : "application/json");
   if (rep.stream && rep.stream->kind != FS_STREAM_PLAIN) MHD_add_response_header(r, "Cache-Control", "no-cache");
+  if (rep.status == 503) MHD_add_response_header(r, "Retry-After", "1"); /* busy or stopping: clients back off */
   enum MHD_Result ret = MHD_queue_response(c, rep.status ? (unsigned)rep.status : 200, r);
   MHD_destroy_response(r);
   return ret;

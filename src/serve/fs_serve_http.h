@@ -59,6 +59,9 @@ void fs_api_metrics(struct fs_serve *s, struct fs_reply *rep);
 /* replies */
 void fs_reply_json(struct fs_reply *rep, int status, json_t *o); /* steals o */
 void fs_reply_error(struct fs_reply *rep, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* submits jobs[0..n); when refused sets the error reply (400: more prompts than -max_queue, 503: busy or stopping)
+ * and returns non-zero */
+int fs_api_submit(struct fs_serve *s, struct fs_serve_job **jobs, int n, struct fs_reply *rep);
 /* submits jobs[0..n) and waits for them; on failure sets the error reply and returns non-zero */
 int fs_api_run(struct fs_serve *s, struct fs_serve_job **jobs, int n, struct fs_reply *rep);
 void fs_api_release(struct fs_serve *s, struct fs_serve_job **jobs, int n); /* and frees the array */

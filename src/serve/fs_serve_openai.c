@@ -154,11 +154,7 @@ void fs_api_completions(struct fs_serve *s, json_t *req, struct fs_reply *rep, i
   snprintf(id, sizeof id, "%s-%lld", chat ? "chatcmpl" : "cmpl", next_id());
   if (stream) {
     for (int i = 0; i < n_jobs; i++) jobs[i]->stream = 1;
-    int st = fs_serve_submit(s, jobs, n_jobs);
-    if (st) {
-      fs_reply_error(rep, st, "the server is busy or stopping: retry later");
-      goto done;
-    }
+    if (fs_api_submit(s, jobs, n_jobs, rep)) goto done;
     if (!(rep->stream = fs_stream_new(s, jobs, n_jobs, chat ? FS_STREAM_SSE_CHAT : FS_STREAM_SSE_COMPLETION))) {
       for (int i = 0; i < n_jobs; i++) fs_serve_cancel(s, jobs[i]);
       fs_reply_error(rep, 500, "out of memory");

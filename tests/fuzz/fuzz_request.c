@@ -103,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pthread_cond_init(&s.work, NULL);
     pthread_cond_init(&s.progress, NULL);
     snprintf(s.model_name, sizeof s.model_name, "fuzz");
-    s.max_queue = 64; /* a request of more prompts is refused with 503 */
+    s.max_queue = 64; /* a request of more prompts is refused with 400 */
     s.chat = FS_CHAT_CHATML;
     if (pthread_create(&engine, NULL, fake_engine, &s)) abort();
   }

@@ -229,7 +229,7 @@ for k in range(1, 7):
           "concurrent request %d == its one-at-a-time result" % k)
 
 for name, code in (("err_json", 400), ("err_missing", 400), ("err_range", 400), ("err_type", 400),
-                   ("err_top", 400), ("err_top2", 400), ("err_echo", 400), ("err_path", 404)):
+                   ("err_top", 400), ("err_top2", 400), ("err_echo", 400), ("err_queue", 400), ("err_path", 404)):
     with open(os.path.join(out, name + ".code")) as f:
         got = int(f.read().strip() or 0)
     body = load(name + ".json")
@@ -240,7 +240,7 @@ check(load("health2.json")["status"] == "ok", "still healthy after bad input")
 with open(os.path.join(out, "metrics.txt")) as f:
     met = f.read()
 m = re.search(r'flagscale_requests_total\{endpoint="batch_func"\} (\d+)', met)
-check(m and int(m.group(1)) == 20, "/metrics counts the 20 /batch_func requests (%s)" % (m and m.group(1)))
+check(m and int(m.group(1)) == 21, "/metrics counts the 21 /batch_func requests (%s)" % (m and m.group(1)))
 m = re.search(r"flagscale_generated_tokens_total (\d+)", met)
 check(m and int(m.group(1)) > 100, "/metrics counts generated tokens")
 for key in ("flagscale_queue_length", "flagscale_decode_tokens_per_second", "flagscale_kv_cache_usage_ratio"):

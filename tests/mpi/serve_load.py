@@ -3,7 +3,7 @@ threads for SECONDS mix /v1/completions, streamed /v1/chat/completions (some n =
 with 1-3 prompts, GET /health and /metrics, and bad requests (malformed JSON, a missing field, a value out of
 range, an unknown path).
 Checks: every reply has the status its request calls for (200, or 400/404 for the bad ones; 503 only when the
-queue is full -- the documented overload reply), streams end with [DONE], no connection fails, the server's
+queue is full -- the documented overload reply, with Retry-After: 1; 400 for more prompts than the queue holds), streams end with [DONE], no connection fails, the server's
 /metrics counts the same 5xx replies as the clients saw, and its resident memory (VmRSS, sampled after a warm-up,
 in the middle and at the end) stays bounded: the end is at most the warm-up's + 64 MiB.  Why that bound: after
 the warm-up every buffer the server keeps has reached its working size (the KV cache blocks in use, the
@@ -40,6 +40,9 @@ def rss_kib():
 def request(conn, method, path, body):
     conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
     r = conn.getresponse()
+    if r.status == 503 and r.getheader("Retry-After") != "1":
+        with lock:
+            errors.append("%s %s: 503 without Retry-After: 1" % (method, path))
     return r.status, r.read()
 
 
@@ -74,6 +77,7 @@ def one(conn, rng):
                                        ("/batch_func", '{"prompt": "x y z"}', 400),
                                        ("/v1/completions", '{"prompt": "x", "top_p": 3}', 400),
                                        ("/v1/chat/completions", '{"messages": []}', 400),
+                                       ("/batch_func", json.dumps({"prompt": ["x"] * 49, "max_new_tokens": 0}), 400),
                                        ("/no/such/path", "{}", 404)])
         st, b = request(conn, "POST", path, body)
         ok = st == want and "message" in json.loads(b)["error"]

@@ -98,6 +98,8 @@ echo '[1, 2]' | post err_type.json /v1/completions > "$o/err_type.code"
 echo "{$M0, \"top_logprobs\": 3}" | post err_top.json /v1/chat/completions > "$o/err_top.code"
 echo "{$C, \"logprobs\": 21}" | post err_top2.json /v1/completions > "$o/err_top2.code"
 echo "{$C, \"echo\": true, \"stream\": true}" | post err_echo.json /v1/completions > "$o/err_echo.code"
+"$PYTHON" -c 'import json; print(json.dumps({"prompt": ["x"] * 257, "max_new_tokens": 0}))' |  # > -max_queue 256
+  post err_queue.json /batch_func > "$o/err_queue.code"
 curl -s -o "$o/err_path.json" -w '%{http_code}' "$url/no/such/path" > "$o/err_path.code"
 curl -s -o "$o/health2.json" "$url/health"
 curl -s -o "$o/metrics.txt" "$url/metrics"
