@@ -1,10 +1,12 @@
 /* fs_peft.c -- PEFT LoRA adapter folders <-> a model's adapters (fs_peft.h) */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 #include "fs_hf.h"
 #include "fs_log.h"
+#include "fs_model_io.h"
 #include "fs_peft.h"
 #include "fs_safetensors.h"
 
@@ -92,11 +94,14 @@ PetscErrorCode fs_peft_read_config(const char *dir, struct fs_model_config *cfg)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* reads the adapter tensors of st into m; every tensor of the file must be one of m's adapters */
+/* reads the adapter tensors of st into m (this rank's slices of them); every tensor of the file must be one of
+ * m's adapters */
 static PetscErrorCode read_adapters(const struct fs_safetensors *st, struct fs_model *m, const char *path)
 {
   char name[160];
   int found = 0;
+  float *buf = NULL;
+  int64_t max_elem = 1;
 
   PetscFunctionBegin;
   for (int i = 0; i < st->n_tensors; i++) {
@@ -106,24 +111,57 @@ static PetscErrorCode read_adapters(const struct fs_safetensors *st, struct fs_m
     FSCheck(p && p->lora, PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
             "%s: tensor %s is not an adapter of this model (%d layers; targets from adapter_config.json): an "
             "adapter of another base model?", path, t->name, m->cfg.num_layers);
+    if (p->n_elem > max_elem) max_elem = p->n_elem;
   }
-  for (int i = 0; i < m->table.n; i++) {
+  FSMalloc((size_t)max_elem * sizeof(float), &buf);
+  PetscErrorCode ierr = PETSC_SUCCESS;
+  for (int i = 0; i < m->table.n && !ierr; i++) {
     const struct fs_param *p = &m->table.p[i];
     const struct fs_st_tensor *t = NULL;
     if (!p->lora) continue;
     snprintf(name, sizeof name, PEFT_PREFIX "%s", p->name);
-    PetscCall(fs_safetensors_find(st, name, &t));
-    if (!t) PetscCall(fs_safetensors_find(st, p->name, &t));
-    FSCheck(t, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s is missing: an adapter of another base model "
-            "(this one has %d layers)?", path, name, m->cfg.num_layers);
-    FSCheck(t->ndim == 2 && t->shape[0] == p->shape[0] && t->shape[1] == p->shape[1], PETSC_COMM_SELF,
-            PETSC_ERR_ARG_INCOMP, "%s: %s is %lld x %lld, the model needs %lld x %lld: an adapter of another base "
-            "model?", path, name, (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 1),
-            (long long)p->shape[0], (long long)p->shape[1]);
-    PetscCall(fs_safetensors_read_f32(t, m->params + p->offset));
+    ierr = fs_safetensors_find(st, name, &t);
+    if (!ierr && !t) ierr = fs_safetensors_find(st, p->name, &t);
+    if (ierr) break;
+    if (!t)
+      ierr = PEFT_ERROR(PETSC_ERR_FILE_UNEXPECTED, "%s: %s is missing: an adapter of another base model (this one has "
+                        "%d layers)?", path, name, m->cfg.num_layers);
+    else if (t->ndim != 2 || t->shape[0] != p->shape[0] || t->shape[1] != p->shape[1])
+      ierr = PEFT_ERROR(PETSC_ERR_ARG_INCOMP, "%s: %s is %lld x %lld, the model needs %lld x %lld: an adapter of "
+                        "another base model?", path, name, (long long)t->shape[0],
+                        (long long)(t->ndim > 1 ? t->shape[1] : 1), (long long)p->shape[0], (long long)p->shape[1]);
+    if (!ierr) ierr = fs_safetensors_read_f32(t, buf);
+    if (ierr) break;
+    int64_t g0, n_rows, c0; /* this rank's block of the global tensor */
+    const int64_t lc = p->local_shape[1];
+    fs_model_tp_block(m, p, &g0, &n_rows, &c0);
+    for (int64_t r = 0; r < n_rows; r++)
+      memcpy(m->params + p->offset + r * lc, buf + (g0 + r) * p->shape[1] + c0, (size_t)lc * sizeof(float));
     found++;
   }
+  free(buf);
+  PetscCall(ierr);
   fs_log_info("%s: %d adapter tensors read", path, found);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode fs_peft_load(const char *dir, struct fs_model *m)
+{
+  struct fs_model_config c = m->cfg;
+  struct fs_safetensors *st = NULL;
+  char path[4200];
+
+  PetscFunctionBegin;
+  PetscCall(fs_peft_read_config(dir, &c));
+  FSCheck(c.lora_rank == m->cfg.lora_rank && c.lora_alpha == m->cfg.lora_alpha && c.lora_targets == m->cfg.lora_targets,
+          PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "%s has rank %d, alpha %g, the model rank %d, alpha %g (or other "
+          "target modules): drop the -lora_* options, the adapter's apply", dir, c.lora_rank, (double)c.lora_alpha,
+          m->cfg.lora_rank, (double)m->cfg.lora_alpha);
+  snprintf(path, sizeof path, "%s/" PEFT_WEIGHTS, dir);
+  PetscCall(fs_safetensors_open(path, &st));
+  PetscErrorCode ierr = read_adapters(st, m, path);
+  fs_safetensors_close(&st);
+  PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

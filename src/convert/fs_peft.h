@@ -15,6 +15,9 @@ PetscErrorCode fs_peft_read_config(const char *dir, struct fs_model_config *cfg)
 /* a model with the adapters of DIR on base's weights: base (without adapters, whole model on this rank) is consumed
  * and *m replaces it; every adapter tensor of the folder must fit the model */
 PetscErrorCode fs_peft_attach(const char *dir, struct fs_model **m);
+/* reads the adapters of DIR into m, whose configuration already has the folder's rank, alpha and targets (each rank
+ * its slices: any tensor- and pipeline-parallel layout) */
+PetscErrorCode fs_peft_load(const char *dir, struct fs_model *m);
 /* writes DIR/adapter_config.json and DIR/adapter_model.safetensors for the adapters of m (a LLaMA-structured model
  * with LoRA adapters, whole on this rank); base_name: "base_model_name_or_path" (NULL: none) */
 PetscErrorCode fs_peft_write(const char *dir, const struct fs_model *m, enum fs_dtype file_dtype,

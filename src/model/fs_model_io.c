@@ -34,6 +34,11 @@ static void tp_block(const struct fs_model *m, const struct fs_param *p, int for
   }
 }
 
+void fs_model_tp_block(const struct fs_model *m, const struct fs_param *p, int64_t *g0, int64_t *n_rows, int64_t *c0)
+{
+  tp_block(m, p, 0, g0, n_rows, c0);
+}
+
 PetscErrorCode fs_model_write_tensor(struct fs_ckpt_writer *w, const struct fs_model *m, const struct fs_param *p,
                                      const char *name, enum fs_dtype file_dtype, const float *data, int part,
                                      int n_parts)

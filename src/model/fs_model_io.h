@@ -9,6 +9,9 @@
 
 /* rows stored for a parameter: the true vocabulary for vocabulary-split tensors, else its global rows */
 int64_t fs_model_stored_rows(const struct fs_model *m, const struct fs_param *p);
+/* the block of parameter p's stored (global) tensor that this rank holds: rows g0 .. g0 + n_rows (0 when another
+ * pipeline stage holds it), columns c0 .. c0 + p->local_shape[1] */
+void fs_model_tp_block(const struct fs_model *m, const struct fs_param *p, int64_t *g0, int64_t *n_rows, int64_t *c0);
 /* writes "model_config" and every /model tensor.  Each pipeline stage writes its tensors; with tensor parallelism
  * each rank writes the block of its slice
  * (rows of column/vocabulary-split tensors, columns of row-split ones; replicated tensors by tp_rank 0); the

@@ -9,6 +9,7 @@
 #include "fs_log.h"
 #include "fs_model_io.h"
 #include "fs_opt.h"
+#include "fs_peft.h"
 #include "fs_sft.h"
 #include "fs_tokenizer_options.h"
 #include "fs_train_ckpt.h"
@@ -179,8 +180,8 @@ PetscErrorCode fs_finetune_run(MPI_Comm comm, const char *app, const char *summa
   struct fs_trainer *t = NULL;
   struct fs_layout *layout = NULL;
   struct fs_sft_dataset *train_ds = NULL, *valid_ds = NULL;
-  char load[FS_OPT_STRLEN] = "", desc[512], tname[FS_OPT_STRLEN], *ckpt_template = NULL;
-  PetscBool stop, has_load = PETSC_FALSE;
+  char load[FS_OPT_STRLEN] = "", adapter[FS_OPT_STRLEN] = "", desc[512], tname[FS_OPT_STRLEN], *ckpt_template = NULL;
+  PetscBool stop, has_load = PETSC_FALSE, has_adapter = PETSC_FALSE;
   const PetscBool finetune_given = option_given("-finetune");
 
   PetscFunctionBegin;
@@ -188,9 +189,19 @@ PetscErrorCode fs_finetune_run(MPI_Comm comm, const char *app, const char *summa
   fs_model_config_default(&ck);
   PetscCall(PetscOptionsGetString(NULL, NULL, "-load", load, sizeof load, &has_load));
   if (has_load && load[0] && !fs_opt_help_requested()) PetscCall(read_checkpoint_config(comm, load, &ck));
+  /* a PEFT adapter folder to start from: its rank, alpha and targets are the LoRA options' defaults */
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-load_adapter", adapter, sizeof adapter, &has_adapter));
+  if (has_adapter && adapter[0] && !fs_opt_help_requested()) {
+    FSCheck(!ck.lora_rank, comm, PETSC_ERR_ARG_INCOMP, "-load %s already has LoRA adapters: -load_adapter %s needs a "
+            "base without them", load, adapter);
+    PetscCall(fs_peft_read_config(adapter, &ck));
+  }
   cfg = ck;
   PetscCall(fs_model_config_from_options(&cfg));
   PetscCall(fs_model_lora_options(&cfg));
+  PetscCall(fs_opt_string("-load_adapter", "", "a PEFT LoRA adapter folder (adapter_config.json + "
+                          "adapter_model.safetensors) whose adapters start the training on the -load base (\"\" = "
+                          "none; a resumed run has its own)", adapter, NULL));
   PetscCall(fs_tokenizer_options(&topts));
   PetscCall(data_options(&fo));
   PetscCall(fs_train_args_from_options(&targs));
@@ -241,6 +252,10 @@ PetscErrorCode fs_finetune_run(MPI_Comm comm, const char *app, const char *summa
     struct fs_load_flags lf = {targs.no_load_optim, targs.finetune};
     PetscCall(fs_train_load(t, targs.load, &lf, &loaded));
     FSCheck(loaded, comm, PETSC_ERR_FILE_OPEN, "-load %s holds no checkpoint (no %s)", targs.load, FS_CKPT_TRACKER);
+    if (adapter[0]) {
+      PetscCall(fs_peft_load(adapter, m));
+      fs_log_info("LoRA adapters from %s (rank %d, alpha %g)", adapter, cfg.lora_rank, (double)cfg.lora_alpha);
+    }
   }
   PetscCall(fs_model_set_batch(m, (int)t->args.micro_batch_size, cfg.seq_length));
 

@@ -4,9 +4,11 @@
 # (bit for bit the checkpoint's, PEFT's names, adapter_config.json with the rank, alpha and targets); -load_adapter
 # puts such a folder back on the base, loaded from a flagscale checkpoint or from its Hugging Face export: the logits
 # are bit-identical to the fine-tuned checkpoint's (from an rsLoRA folder with the same scale too), and merged on
-# export they equal the merged export of the original; PEFT itself (where it imports) puts the folder on
-# transformers' model of the base and gives our logits; a folder for another base, DoRA, an unknown target module,
-# adapters on a model that has some and exporting a model without adapters are refused.
+# export they equal the merged export of the original; flagscale-finetune -load_adapter trains from the folder as
+# from the converted checkpoint (1 rank bit for bit, DP 2 with the distributed optimizer and TP 2 within 1e-5);
+# PEFT itself (where it imports) puts the folder on transformers' model of the base and gives our logits; a folder
+# for another base, DoRA, an unknown target module, adapters on a model that has some, a disagreeing -lora_rank and
+# exporting a model without adapters are refused.
 . "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
 : "${TORCH_PYTHON:=/usr/bin/python3}"
 lcheck=${top_srcdir:-.}/tests/mpi/lora_check.py
@@ -56,6 +58,31 @@ cmp -s "$tmp/ours.bin" "$tmp/back.bin" || fail "rsLoRA alpha 3 differs from alph
 step -load "$tmp/lora" -save "$tmp/merged_a"
 step -load "$tmp/base_hf" -load_format hf -load_adapter "$tmp/peft" -save "$tmp/merged_b"
 cmp "$tmp/merged_a/model.safetensors" "$tmp/merged_b/model.safetensors" || fail "merged exports differ"
+
+# flagscale-finetune -load_adapter starts from the folder: the same losses as from the converted checkpoint (bit
+# for bit), on 2 data-parallel ranks with the distributed optimizer and on TP 2 within 1e-5
+check=${top_srcdir:-.}/tests/mpi/test_sft_check.py
+ft() { # name np options...
+  name=$1 np=$2; shift 2
+  timeout 600 $MPIEXEC -np "$np" "$bin/flagscale-finetune" -train_data_path "$tmp/train.jsonl" \
+    -finetune_dataset_type cpt -seq_length 32 -micro_batch_size 2 -global_batch_size 8 -train_iters 4 -lr 2e-3 \
+    -lr_decay_style constant -seed 5 -log_interval 1 -metrics_file "$tmp/$name.jsonl" "$@" > "$tmp/$name.log" 2>&1 ||
+    { cat "$tmp/$name.log"; fail "$name"; }
+}
+rm -rf "$tmp/kept"
+step -load "$tmp/pre" -load_adapter "$tmp/peft" -save "$tmp/kept" -save_format flagscale -merge_lora false
+ft via_convert 1 -load "$tmp/kept"
+ft adapter 1 -load "$tmp/pre" -load_adapter "$tmp/peft"
+grep -q "LoRA adapters from .*peft (rank 4, alpha 6)" "$tmp/adapter.log" || { cat "$tmp/adapter.log"; fail "log"; }
+$PYTHON "$check" same "$tmp/via_convert.jsonl" "$tmp/adapter.jsonl" 0 || fail "-load_adapter != converted checkpoint"
+ft adapter_dp2 2 -load "$tmp/pre" -load_adapter "$tmp/peft" -use_distributed_optimizer
+ft adapter_tp2 2 -load "$tmp/pre" -load_adapter "$tmp/peft" -tensor_model_parallel_size 2
+for r in adapter_dp2 adapter_tp2; do $PYTHON "$check" same "$tmp/adapter.jsonl" "$tmp/$r.jsonl" 1e-5 || fail "$r"; done
+if $MPIEXEC -np 1 "$bin/flagscale-finetune" -load "$tmp/pre" -load_adapter "$tmp/peft" -lora_rank 8 \
+    -train_data_path "$tmp/train.jsonl" -finetune_dataset_type cpt -seq_length 32 > "$tmp/dis.log" 2>&1; then
+  fail "-lora_rank 8 accepted with a rank-4 adapter"
+fi
+grep -q "disagrees" "$tmp/dis.log" || { cat "$tmp/dis.log"; fail "no message for -lora_rank 8"; }
 
 # PEFT itself
 if "$TORCH_PYTHON" -c 'import peft, transformers, torch' 2>/dev/null; then
