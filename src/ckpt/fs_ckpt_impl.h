@@ -23,6 +23,7 @@ struct fs_ckpt_writer {
   int64_t checksum_block;  /* elements per checksum block */
   char **names;            /* tensors written, in order (for the index) */
   int n_names, cap_names;
+  int io_failed;           /* an HDF5 write failed (disk full, quota): the file cannot be closed collectively */
 };
 
 struct fs_ckpt_reader {

@@ -50,11 +50,19 @@ static PetscErrorCode check_attr_name(struct fs_ckpt_writer *w, const char *name
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* fs_ckpt_agree on the outcome of an HDF5 write; a failure is remembered for fs_ckpt_abort */
+static PetscErrorCode agree_io(struct fs_ckpt_writer *w, PetscErrorCode local)
+{
+  PetscErrorCode ierr = fs_ckpt_agree(w->comm, local);
+  if (ierr) w->io_failed = 1;
+  return ierr;
+}
+
 PetscErrorCode fs_ckpt_set_attr_int64(struct fs_ckpt_writer *w, const char *name, int64_t value)
 {
   PetscFunctionBegin;
   PetscCall(check_attr_name(w, name));
-  PetscCall(fs_ckpt_agree(w->comm, write_attr(w->file, name, H5T_STD_I64LE, &value)));
+  PetscCall(agree_io(w, write_attr(w->file, name, H5T_STD_I64LE, &value)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -62,7 +70,7 @@ PetscErrorCode fs_ckpt_set_attr_double(struct fs_ckpt_writer *w, const char *nam
 {
   PetscFunctionBegin;
   PetscCall(check_attr_name(w, name));
-  PetscCall(fs_ckpt_agree(w->comm, write_attr(w->file, name, H5T_IEEE_F64LE, &value)));
+  PetscCall(agree_io(w, write_attr(w->file, name, H5T_IEEE_F64LE, &value)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -79,7 +87,7 @@ PetscErrorCode fs_ckpt_set_attr_string(struct fs_ckpt_writer *w, const char *nam
   H5Tset_cset(type, H5T_CSET_UTF8);
   ierr = write_attr(w->file, name, type, &value);
   H5Tclose(type);
-  PetscCall(fs_ckpt_agree(w->comm, ierr));
+  PetscCall(agree_io(w, ierr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -295,8 +303,8 @@ done:;
   if (mspace >= 0) H5Sclose(mspace);
   if (fspace >= 0) H5Sclose(fspace);
   if (type >= 0) H5Tclose(type);
-  FSCheck(st >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "checkpoint %s: writing tensor %s failed in %s (HDF5: %s)",
-          w->tmp_path, name, what, h5);
+  FSCheck(st >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "checkpoint %s: writing tensor %s failed in %s (HDF5: %s; "
+          "is the file system full or over quota? the last complete checkpoint is kept)", w->tmp_path, name, what, h5);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -338,10 +346,16 @@ PetscErrorCode fs_ckpt_write(struct fs_ckpt_writer *w, const char *name, enum fs
   if (sums && n_elem)
     fs_ckpt_sum_block(sums, NULL, w->checksum_block, ndim, shape, start, count, buf, fs_dtype_size(file_dtype));
   if (sums) ierr = MPI_Allreduce(MPI_IN_PLACE, sums, (int)n_blocks, MPI_UINT64_T, MPI_SUM, w->comm) ? PETSC_ERR_MPI : 0;
-  if (!ierr) ierr = write_dataset(w, name, file_dtype, ndim, shape, start, count, buf, n_elem, sums, n_blocks);
+  int wrote = 0;
+  if (!ierr) {
+    ierr = write_dataset(w, name, file_dtype, ndim, shape, start, count, buf, n_elem, sums, n_blocks);
+    wrote = 1;
+  }
   if (buf != data) free(buf);
   free(sums);
-  PetscCall(fs_ckpt_agree(w->comm, ierr));
+  ierr = fs_ckpt_agree(w->comm, ierr);
+  if (ierr && wrote) w->io_failed = 1; /* on some rank the write itself failed: agree, then remember */
+  PetscCall(ierr);
   if (w->n_names == w->cap_names) {
     w->cap_names = w->cap_names ? 2 * w->cap_names : 64;
     char **names = realloc(w->names, (size_t)w->cap_names * sizeof *names);
@@ -498,7 +512,12 @@ PetscErrorCode fs_ckpt_abort(struct fs_ckpt_writer **pw)
   *pw = NULL;
   if (w->dxpl > 0) H5Pclose(w->dxpl);
   w->dxpl = -1;
-  if (w->file > 0) H5Fclose(w->file);
+  /* after a failed collective write the ranks' HDF5 states differ and a collective close can deadlock (seen: one
+   * rank truncating the file, the other flushing metadata, each in its own barrier); the handle is left open --
+   * the caller stops the job on the error -- and the temporary file is removed below */
+  if (w->file > 0 && !(w->io_failed && w->size > 1)) H5Fclose(w->file);
+  else if (w->file > 0 && !w->rank)
+    fs_log_warn("%s: left open after the failed write (parallel HDF5 cannot close it safely); removed", w->tmp_path);
   w->file = -1;
   MPI_Barrier(w->comm);
   if (!w->rank) unlink(w->tmp_path);

@@ -1,0 +1,30 @@
+#!/bin/sh
+# test_ckpt_full.sh -- the disk fills up while a 2-rank job writes its second checkpoint (a 60 MB tmpfs holds one
+# 40 MB checkpoint, not two): both ranks stop with the error within the time limit (no hang), the exit status is not
+# 0, the first checkpoint and the tracker pointing at it are untouched, the temporary file is gone, and a new job
+# resumes from that checkpoint.  Skips (77) without root (mount).
+. "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root to mount a small tmpfs"; exit 77; }
+full=$tmp/full
+mkdir -p "$full"
+mount -t tmpfs -o size=60m tmpfs "$full" 2>/dev/null || { echo "SKIP: cannot mount a tmpfs here"; exit 77; }
+trap 'umount "$full" 2>/dev/null; rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+run="$bin/flagscale-pretrain $tiny -global_batch_size 4 -eval_iters 0"
+timeout 300 $MPIEXEC -n 2 $run -train_iters 10 -save_interval 5 -save "$full/ckpt" > "$tmp/full.log" 2>&1
+rc=$?
+grep -v "iteration  " "$tmp/full.log" | grep -E "saving|ERROR: (checkpoint|Write)|left open|stopping|No space" | cut -c1-200
+echo "exit status $rc; files: $(ls "$full/ckpt" | tr '\n' ' ')"
+[ $rc -ne 124 ] && [ $rc -ne 137 ] || fail "the job hung after the failed write (killed by timeout)"
+[ $rc -ne 0 ] || fail "exit status 0 after a failed checkpoint"
+[ "$(grep -c 'stopping the job after the error' "$tmp/full.log")" = 2 ] || fail "not both ranks stopped on the error"
+grep -q "writing tensor .* failed" "$tmp/full.log" || fail "no message naming the tensor whose write failed"
+[ "$(cat "$full/ckpt/latest_checkpointed_iteration.txt")" = 5 ] || fail "the tracker moved"
+[ "$(ls "$full/ckpt" | tr '\n' ' ')" = "iter_0000005.h5 latest_checkpointed_iteration.txt " ] ||
+  fail "other files than checkpoint 5 and the tracker are left"
+# the checkpoint loads (checksums checked on read) and the run goes on from it
+timeout 300 $MPIEXEC -n 2 $run -train_iters 10 -load "$full/ckpt" -save "$tmp/ckpt2" > "$tmp/resume.log" 2>&1 ||
+  { cat "$tmp/resume.log"; fail "resume from checkpoint 5"; }
+grep -q "loaded: iteration 5," "$tmp/resume.log" || { cat "$tmp/resume.log"; fail "did not resume at iteration 5"; }
+[ "$(cat "$tmp/ckpt2/latest_checkpointed_iteration.txt")" = 10 ] || fail "the resumed run did not reach iteration 10"
+echo "ok"
