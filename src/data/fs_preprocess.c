@@ -350,10 +350,17 @@ static PetscErrorCode write_bin(MPI_Comm comm, const char *path, const struct pp
     for (int64_t done = 0; done < mine && err == MPI_SUCCESS;) {
       int chunk = mine - done > (1 << 30) ? (1 << 30) : (int)(mine - done);
       MPI_Status status;
+      int count = 0;
       err = MPI_File_write_at(fh, (MPI_Offset)(offset + done), out->bin + done, chunk, MPI_BYTE, &status);
+      /* Open MPI's I/O layer can answer a failed write(2) (disk full) with success and a short count */
+      if (err == MPI_SUCCESS && (MPI_Get_count(&status, MPI_BYTE, &count) != MPI_SUCCESS || count != chunk)) {
+        snprintf(msg, sizeof msg, "%d of %d bytes written at offset %" PRId64, count, chunk, offset + done);
+        err = MPI_ERR_IO;
+        break;
+      }
       done += chunk;
     }
-  if (err != MPI_SUCCESS) PetscCall(mpi_error_text(err, msg));
+  if (err != MPI_SUCCESS && err != MPI_ERR_IO) PetscCall(mpi_error_text(err, msg));
   int close_err = MPI_File_close(&fh);
   if (err == MPI_SUCCESS && close_err != MPI_SUCCESS) {
     err = close_err;
@@ -512,10 +519,15 @@ PetscErrorCode fs_preprocess_run(MPI_Comm comm, const char *app, const char *sum
 
   for (int k = 0; k < o.n_keys; k++) {
     char path[FS_OPT_STRLEN + 300];
+    char idx[FS_OPT_STRLEN + 300];
     snprintf(path, sizeof path, "%s_%s_document.bin", o.prefix, o.keys[k]);
-    PetscCall(write_bin(comm, path, &st.out[k]));
-    snprintf(path, sizeof path, "%s_%s_document.idx", o.prefix, o.keys[k]);
-    PetscCall(write_idx(comm, path, st.dtype, &st.out[k]));
+    snprintf(idx, sizeof idx, "%s_%s_document.idx", o.prefix, o.keys[k]);
+    PetscErrorCode ierr = check_all(comm, write_bin(comm, path, &st.out[k]) == PETSC_SUCCESS, "writing the tokens");
+    if (!ierr) ierr = write_idx(comm, idx, st.dtype, &st.out[k]);
+    if (ierr) { /* no half-written pair (nor an older .idx beside a new .bin) is left to be read as a dataset */
+      if (rank == 0) unlink(path), unlink(idx);
+      PetscCall(ierr);
+    }
   }
   t1 = MPI_Wtime();
   loc[0] = st.n_docs;

@@ -1,8 +1,12 @@
 #!/bin/sh
-# test_ckpt_full.sh -- the disk fills up while a 2-rank job writes its second checkpoint (a 60 MB tmpfs holds one
-# 40 MB checkpoint, not two): both ranks stop with the error within the time limit (no hang), the exit status is not
-# 0, the first checkpoint and the tracker pointing at it are untouched, the temporary file is gone, and a new job
-# resumes from that checkpoint.  Skips (77) without root (mount).
+# test_disk_full.sh -- a full file system (a 60 MB tmpfs), twice:
+# 1. flagscale-preprocess on 2 ranks writes a dataset over an older one of the same prefix with no room left: it
+#    stops with an error naming the file, and neither the half-written .bin nor the older .idx is left;
+# 2. the disk fills up while a 2-rank pretraining job writes its second checkpoint (room for one 40 MB checkpoint,
+#    not two): both ranks stop with the error within the time limit (no hang), the exit status is not 0, the first
+#    checkpoint and the tracker pointing at it are untouched, the temporary file is gone, and a new job resumes
+#    from that checkpoint.
+# Skips (77) without root (mount).
 . "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to mount a small tmpfs"; exit 77; }
 full=$tmp/full
@@ -10,6 +14,24 @@ mkdir -p "$full"
 mount -t tmpfs -o size=60m tmpfs "$full" 2>/dev/null || { echo "SKIP: cannot mount a tmpfs here"; exit 77; }
 trap 'umount "$full" 2>/dev/null; rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+
+# 1. preprocess: an older dataset, then a new one with no room for it
+"$bin/flagscale-preprocess" -input "$tmp/docs.jsonl" -output_prefix "$full/ds" -append_eod -log_interval 0 \
+  > "$tmp/pp1.log" 2>&1 || { cat "$tmp/pp1.log"; fail "preprocess"; }
+avail=$(df -k --output=avail "$full" | tail -n 1)
+dd if=/dev/zero of="$full/filler" bs=1024 count=$((avail - 16)) 2> /dev/null  # 16 KB left
+cat "$tmp/docs.jsonl" "$tmp/docs.jsonl" "$tmp/docs.jsonl" > "$tmp/docs3.jsonl"  # 3 times the older one
+timeout 120 $MPIEXEC -n 2 "$bin/flagscale-preprocess" -input "$tmp/docs3.jsonl" -output_prefix "$full/ds" \
+  -append_eod -log_interval 0 > "$tmp/pp2.log" 2>&1
+rc=$?
+grep -E "ERROR: cannot write|stopping" "$tmp/pp2.log" | cut -c1-200
+[ $rc -ne 124 ] || fail "preprocess hung on the full disk"
+[ $rc -ne 0 ] || fail "preprocess exited 0 on a full disk"
+grep -q "cannot write .*ds_text_document" "$tmp/pp2.log" || fail "no message naming the file"
+[ ! -e "$full/ds_text_document.bin" ] && [ ! -e "$full/ds_text_document.idx" ] || fail "a half-written dataset is left"
+rm -f "$full/filler"
+
+# 2. pretraining checkpoints
 run="$bin/flagscale-pretrain $tiny -global_batch_size 4 -eval_iters 0"
 timeout 300 $MPIEXEC -n 2 $run -train_iters 10 -save_interval 5 -save "$full/ckpt" > "$tmp/full.log" 2>&1
 rc=$?
