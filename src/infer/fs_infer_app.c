@@ -186,7 +186,11 @@ static PetscErrorCode generate(MPI_Comm comm, const struct infer_args *a, struct
     }
     if (f) PetscCall(write_result(f, &p[i], &enc[i], r));
   }
-  if (f) FSCheck(!fclose(f), PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", a->output);
+  if (f) {
+    int bad = ferror(f); /* a write that failed earlier (disk full) leaves only this flag */
+    bad |= fclose(f) != 0;
+    FSCheck(!bad, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s (disk full?)", a->output);
+  }
   struct fs_engine_stats st;
   fs_engine_get_stats(e, &st);
   if (root) printf("prefill: %lld tokens, %.1f tokens/s; decode: %lld tokens, %.1f tokens/s; %lld steps, up to %d sequences "

@@ -5,7 +5,8 @@
 # 2. the disk fills up while a 2-rank pretraining job writes its second checkpoint (room for one 40 MB checkpoint,
 #    not two): both ranks stop with the error within the time limit (no hang), the exit status is not 0, the first
 #    checkpoint and the tracker pointing at it are untouched, the temporary file is gone, and a new job resumes
-#    from that checkpoint.
+#    from that checkpoint;
+# 3. flagscale-infer writing its -output to the full disk stops with an error naming the file.
 # Skips (77) without root (mount).
 . "${top_srcdir:-.}/tests/mpi/pretrain_common.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to mount a small tmpfs"; exit 77; }
@@ -49,4 +50,11 @@ timeout 300 $MPIEXEC -n 2 $run -train_iters 10 -load "$full/ckpt" -save "$tmp/ck
   { cat "$tmp/resume.log"; fail "resume from checkpoint 5"; }
 grep -q "loaded: iteration 5," "$tmp/resume.log" || { cat "$tmp/resume.log"; fail "did not resume at iteration 5"; }
 [ "$(cat "$tmp/ckpt2/latest_checkpointed_iteration.txt")" = 10 ] || fail "the resumed run did not reach iteration 10"
+
+# 3. flagscale-infer writing its results to the full disk: an error, not a silently short file
+dd if=/dev/zero of="$full/filler" bs=64k 2> /dev/null  # until the disk is full
+echo '{"prompt": "The state of the union", "temperature": 0}' > "$tmp/p.jsonl"
+"$bin/flagscale-infer" -load "$tmp/ckpt2" -prompts_file "$tmp/p.jsonl" -max_new_tokens 4 -output "$full/out.jsonl" \
+  > "$tmp/infer.log" 2>&1 && { cat "$tmp/infer.log"; fail "flagscale-infer exited 0 with its output on a full disk"; }
+grep -q "cannot write .*out.jsonl" "$tmp/infer.log" || { cat "$tmp/infer.log"; fail "no message naming the output"; }
 echo "ok"
