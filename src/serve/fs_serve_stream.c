@@ -99,6 +99,7 @@ static size_t ready(const struct fs_stream_choice *c, int *done)
   const struct fs_serve_job *j = c->j;
   int ended = j->state == FS_JOB_DONE || j->state == FS_JOB_FAILED;
   for (int64_t r = c->rel; r < j->n_rel; r++) {
+    if (j->rel[r] <= c->taken) continue; /* a step whose text could not be kept (out of memory) */
     size_t k = fs_utf8_complete(j->sbuf + c->taken, j->rel[r] - c->taken);
     if (k) {
       *done = ended && c->taken + k == j->n_sbuf;
