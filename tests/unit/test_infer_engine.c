@@ -64,6 +64,21 @@ static void collect(struct fs_engine *e, const int64_t *ids, struct out *o, cons
          (long long)st.preemptions);
 }
 
+/* every request submitted at once to a new engine with options o, run to the end */
+static void run_together(const struct fs_engine_opts *o, struct out *out, const char *label)
+{
+  struct fs_engine *e;
+  int64_t ids[NREQ];
+  FS_EXPECT_OK(fs_engine_create(g_m, g_tok, o, &e));
+  for (int i = 0; i < NREQ; i++) {
+    struct fs_request r = make_req(i);
+    FS_EXPECT_OK(fs_engine_submit(e, &r, &ids[i]));
+  }
+  FS_EXPECT_OK(fs_engine_run(e));
+  collect(e, ids, out, label);
+  fs_engine_destroy(&e);
+}
+
 static void same(const struct out *a, const struct out *b, const char *label)
 {
   for (int i = 0; i < NREQ; i++) {
@@ -84,14 +99,7 @@ static void test_batching(void)
   int busy;
 
   fs_engine_opts_default(&o);
-  FS_EXPECT_OK(fs_engine_create(g_m, g_tok, &o, &e));
-  for (int i = 0; i < NREQ; i++) {
-    struct fs_request r = make_req(i);
-    FS_EXPECT_OK(fs_engine_submit(e, &r, &ids[i]));
-  }
-  FS_EXPECT_OK(fs_engine_run(e));
-  collect(e, ids, &together, "together");
-  fs_engine_destroy(&e);
+  run_together(&o, &together, "together");
 
   FS_EXPECT_OK(fs_engine_create(g_m, g_tok, &o, &e));
   for (int i = NREQ - 1; i >= 0; i--) { /* reverse order, each alone */
@@ -301,14 +309,7 @@ static void test_cancel(void)
 
   fs_engine_opts_default(&o);
   o.max_batch_size = 2;
-  FS_EXPECT_OK(fs_engine_create(g_m, g_tok, &o, &e));
-  for (int i = 0; i < NREQ; i++) {
-    struct fs_request r = make_req(i);
-    FS_EXPECT_OK(fs_engine_submit(e, &r, &ids[i]));
-  }
-  FS_EXPECT_OK(fs_engine_run(e));
-  collect(e, ids, &ref, "reference for cancel");
-  fs_engine_destroy(&e);
+  run_together(&o, &ref, "reference for cancel");
 
   FS_EXPECT_OK(fs_engine_create(g_m, g_tok, &o, &e));
   fs_engine_set_callback(e, on_cancel_token, &seen);
@@ -376,12 +377,12 @@ static void test_sampler(void)
   float lg[5] = {logf(0.5f), logf(0.3f), logf(0.15f), logf(0.04f), logf(0.01f)};
   int32_t t;
   float lp;
-  struct fs_sampling greedy = {0, 0, 0, 1};
+  struct fs_sampling greedy = {0, 0, 0, 1, 0};
   FS_EXPECT_OK(fs_sample(&ws, lg, V, &greedy, 0, &t, &lp));
   FS_EXPECT(t == 0 && fabsf(lp - logf(0.5f)) < 1e-5f, "greedy %d %g", t, lp);
   /* top-p 0.7 keeps {0, 1} on the untempered distribution; temperature 3 then flattens only those two.  (Had
    * the temperature come first, top-p 0.7 of the flattened distribution would keep token 2 too.) */
-  struct fs_sampling s = {3.0, 4, 0.7, 42};
+  struct fs_sampling s = {3.0, 4, 0.7, 42, 0};
   int count[5] = {0}, N = 20000;
   for (int i = 0; i < N; i++) {
     FS_EXPECT_OK(fs_sample(&ws, lg, V, &s, i, &t, &lp));
@@ -393,7 +394,7 @@ static void test_sampler(void)
   FS_EXPECT(fabs(count[0] / (double)N - p0) < 0.015, "frequency of token 0: %g, expected %g", count[0] / (double)N,
             p0);
   /* top-k 3 after top-p 1: tokens 0..2 at temperature 1 */
-  struct fs_sampling k3 = {1.0, 3, 1.0, 7};
+  struct fs_sampling k3 = {1.0, 3, 1.0, 7, 0};
   memset(count, 0, sizeof count);
   for (int i = 0; i < N; i++) {
     FS_EXPECT_OK(fs_sample(&ws, lg, V, &k3, i, &t, &lp));
@@ -405,10 +406,10 @@ static void test_sampler(void)
   int32_t t1, t2;
   FS_EXPECT_OK(fs_sample(&ws, lg, V, &k3, 77, &t1, &lp));
   FS_EXPECT_OK(fs_sample(&ws, lg, V, &k3, 77, &t2, &lp));
-  struct fs_sampling k1 = {1.0, 1, 0, 7};
+  struct fs_sampling k1 = {1.0, 1, 0, 7, 0};
   FS_EXPECT_OK(fs_sample(&ws, lg, V, &k1, 5, &t, &lp));
   FS_EXPECT(t1 == t2 && t == 0, "reproducible %d %d, top_k 1 -> %d", t1, t2, t);
-  struct fs_sampling bad = {-1, 0, 0, 0};
+  struct fs_sampling bad = {-1, 0, 0, 0, 0};
   PetscPushErrorHandler(PetscReturnErrorHandler, NULL);
   FS_EXPECT(fs_sampling_check(&bad) != 0, "negative temperature accepted");
   PetscPopErrorHandler();
