@@ -59,7 +59,8 @@ static PetscErrorCode read_options(struct convert_opts *o)
                         &o->drop_optimizer, NULL));
   PetscCall(fs_opt_bool("-merge_lora", PETSC_TRUE,
                         "a model with LoRA adapters: write W + (alpha/r) B A and no adapters (false: keep the "
-                        "adapters; flagscale output only; a peft output always holds the adapters alone)", &o->merge_lora, NULL));
+                        "adapters; flagscale output only; a peft output always holds the adapters alone)",
+                        &o->merge_lora, NULL));
   PetscCall(fs_opt_int("-max_shard_size_mb", 5000, "hf: largest safetensors shard in MB (more tensors -> index file)",
                        &o->max_shard_mb, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -155,8 +156,9 @@ static PetscErrorCode load_model(MPI_Comm self, const struct convert_opts *o, st
   FSCheck(!lora || o->merge_lora || o->save_format == FMT_FLAGSCALE || o->save_format == FMT_PEFT, self,
           PETSC_ERR_ARG_INCOMP, "%s has LoRA adapters: %s export needs them merged (drop -merge_lora false)", o->load,
           k_fmt[o->save_format]);
-  src->new_model = (lora && o->merge_lora && o->save_format != FMT_PEFT) || o->adapter[0];
-  if (lora && o->merge_lora && o->save_format != FMT_PEFT) PetscCall(fs_model_lora_merge_in_place(m));
+  const int merge = lora && o->merge_lora && o->save_format != FMT_PEFT;
+  src->new_model = merge || o->adapter[0];
+  if (merge) PetscCall(fs_model_lora_merge_in_place(m));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
